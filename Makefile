@@ -1,14 +1,19 @@
 # The test command named in README.md. CI runs it through .ci/run.
 GO ?= go
 
-.PHONY: test unit e2e build
+.PHONY: test unit conformance e2e build
 
-test: unit e2e
+test: unit conformance e2e
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -tags noasm ./internal/kernels
+
+# conformance prints the ONNX backend-test summary line; the test itself
+# also runs (silently) as part of unit.
+conformance:
+	$(GO) test -count=1 -run '^TestConformance$$' -v ./internal/onnx/importer | grep -E '^(onnx conformance|--- FAIL|FAIL|ok)'
 
 e2e: build
 	bash e2e/run.sh

@@ -100,6 +100,9 @@ type planner struct {
 	vars    varSource
 	varVals map[string]*tensor.Tensor
 	fusion  bool // fuse products with what follows them; see fuse
+	// consts holds Const values a front end supplied directly, by node
+	// name; see LoadGraph.
+	consts map[string]*tensor.Tensor
 }
 
 // varSource reads checkpoint tensors; *savedmodel.Bundle implements it.
@@ -272,6 +275,8 @@ func (p *planner) compile(ctx context.Context, sig Signature, inputs, outputs ma
 			continue
 		}
 		switch {
+		case n.Op == "Const" && p.consts[n.Name] != nil:
+			set(0, value{kind: vConst, t: p.consts[n.Name]})
 		case n.Op == "Const":
 			t, err := savedmodel.TensorFromProto(n.Attrs["value"].GetTensor())
 			if err != nil {

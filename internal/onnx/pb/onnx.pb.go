@@ -271,6 +271,52 @@ func (TensorProto_DataType) EnumDescriptor() ([]byte, []int) {
 	return file_onnx_proto_rawDescGZIP(), []int{6, 0}
 }
 
+type TensorProto_DataLocation int32
+
+const (
+	TensorProto_DEFAULT  TensorProto_DataLocation = 0
+	TensorProto_EXTERNAL TensorProto_DataLocation = 1
+)
+
+// Enum value maps for TensorProto_DataLocation.
+var (
+	TensorProto_DataLocation_name = map[int32]string{
+		0: "DEFAULT",
+		1: "EXTERNAL",
+	}
+	TensorProto_DataLocation_value = map[string]int32{
+		"DEFAULT":  0,
+		"EXTERNAL": 1,
+	}
+)
+
+func (x TensorProto_DataLocation) Enum() *TensorProto_DataLocation {
+	p := new(TensorProto_DataLocation)
+	*p = x
+	return p
+}
+
+func (x TensorProto_DataLocation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TensorProto_DataLocation) Descriptor() protoreflect.EnumDescriptor {
+	return file_onnx_proto_enumTypes[3].Descriptor()
+}
+
+func (TensorProto_DataLocation) Type() protoreflect.EnumType {
+	return &file_onnx_proto_enumTypes[3]
+}
+
+func (x TensorProto_DataLocation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TensorProto_DataLocation.Descriptor instead.
+func (TensorProto_DataLocation) EnumDescriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{6, 1}
+}
+
 type AttributeProto struct {
 	state         protoimpl.MessageState       `protogen:"open.v1"`
 	Name          string                       `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -824,18 +870,22 @@ func (x *GraphProto) GetValueInfo() []*ValueInfoProto {
 }
 
 type TensorProto struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dims          []int64                `protobuf:"varint,1,rep,packed,name=dims,proto3" json:"dims,omitempty"`
-	DataType      int32                  `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3" json:"data_type,omitempty"`
-	FloatData     []float32              `protobuf:"fixed32,4,rep,packed,name=float_data,json=floatData,proto3" json:"float_data,omitempty"`
-	Int32Data     []int32                `protobuf:"varint,5,rep,packed,name=int32_data,json=int32Data,proto3" json:"int32_data,omitempty"`
-	StringData    [][]byte               `protobuf:"bytes,6,rep,name=string_data,json=stringData,proto3" json:"string_data,omitempty"`
-	Int64Data     []int64                `protobuf:"varint,7,rep,packed,name=int64_data,json=int64Data,proto3" json:"int64_data,omitempty"`
-	Name          string                 `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
-	DocString     string                 `protobuf:"bytes,12,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
-	RawData       []byte                 `protobuf:"bytes,9,opt,name=raw_data,json=rawData,proto3" json:"raw_data,omitempty"`
-	DoubleData    []float64              `protobuf:"fixed64,10,rep,packed,name=double_data,json=doubleData,proto3" json:"double_data,omitempty"`
-	Uint64Data    []uint64               `protobuf:"varint,11,rep,packed,name=uint64_data,json=uint64Data,proto3" json:"uint64_data,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Dims       []int64                `protobuf:"varint,1,rep,packed,name=dims,proto3" json:"dims,omitempty"`
+	DataType   int32                  `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3" json:"data_type,omitempty"`
+	FloatData  []float32              `protobuf:"fixed32,4,rep,packed,name=float_data,json=floatData,proto3" json:"float_data,omitempty"`
+	Int32Data  []int32                `protobuf:"varint,5,rep,packed,name=int32_data,json=int32Data,proto3" json:"int32_data,omitempty"`
+	StringData [][]byte               `protobuf:"bytes,6,rep,name=string_data,json=stringData,proto3" json:"string_data,omitempty"`
+	Int64Data  []int64                `protobuf:"varint,7,rep,packed,name=int64_data,json=int64Data,proto3" json:"int64_data,omitempty"`
+	Name       string                 `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
+	DocString  string                 `protobuf:"bytes,12,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	RawData    []byte                 `protobuf:"bytes,9,opt,name=raw_data,json=rawData,proto3" json:"raw_data,omitempty"`
+	DoubleData []float64              `protobuf:"fixed64,10,rep,packed,name=double_data,json=doubleData,proto3" json:"double_data,omitempty"`
+	Uint64Data []uint64               `protobuf:"varint,11,rep,packed,name=uint64_data,json=uint64Data,proto3" json:"uint64_data,omitempty"`
+	// external_data locates the bytes in a file beside the model when
+	// data_location is EXTERNAL: keys "location", "offset", "length".
+	ExternalData  []*StringStringEntryProto `protobuf:"bytes,13,rep,name=external_data,json=externalData,proto3" json:"external_data,omitempty"`
+	DataLocation  TensorProto_DataLocation  `protobuf:"varint,14,opt,name=data_location,json=dataLocation,proto3,enum=onnx.TensorProto_DataLocation" json:"data_location,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -947,6 +997,20 @@ func (x *TensorProto) GetUint64Data() []uint64 {
 	return nil
 }
 
+func (x *TensorProto) GetExternalData() []*StringStringEntryProto {
+	if x != nil {
+		return x.ExternalData
+	}
+	return nil
+}
+
+func (x *TensorProto) GetDataLocation() TensorProto_DataLocation {
+	if x != nil {
+		return x.DataLocation
+	}
+	return TensorProto_DEFAULT
+}
+
 type TensorShapeProto struct {
 	state         protoimpl.MessageState        `protogen:"open.v1"`
 	Dim           []*TensorShapeProto_Dimension `protobuf:"bytes,1,rep,name=dim,proto3" json:"dim,omitempty"`
@@ -996,6 +1060,8 @@ type TypeProto struct {
 	// Types that are valid to be assigned to Value:
 	//
 	//	*TypeProto_TensorType
+	//	*TypeProto_SequenceType
+	//	*TypeProto_OptionalType
 	Value         isTypeProto_Value `protobuf_oneof:"value"`
 	Denotation    string            `protobuf:"bytes,6,opt,name=denotation,proto3" json:"denotation,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1048,6 +1114,24 @@ func (x *TypeProto) GetTensorType() *TypeProto_Tensor {
 	return nil
 }
 
+func (x *TypeProto) GetSequenceType() *TypeProto_Sequence {
+	if x != nil {
+		if x, ok := x.Value.(*TypeProto_SequenceType); ok {
+			return x.SequenceType
+		}
+	}
+	return nil
+}
+
+func (x *TypeProto) GetOptionalType() *TypeProto_Optional {
+	if x != nil {
+		if x, ok := x.Value.(*TypeProto_OptionalType); ok {
+			return x.OptionalType
+		}
+	}
+	return nil
+}
+
 func (x *TypeProto) GetDenotation() string {
 	if x != nil {
 		return x.Denotation
@@ -1063,7 +1147,19 @@ type TypeProto_TensorType struct {
 	TensorType *TypeProto_Tensor `protobuf:"bytes,1,opt,name=tensor_type,json=tensorType,proto3,oneof"`
 }
 
+type TypeProto_SequenceType struct {
+	SequenceType *TypeProto_Sequence `protobuf:"bytes,4,opt,name=sequence_type,json=sequenceType,proto3,oneof"`
+}
+
+type TypeProto_OptionalType struct {
+	OptionalType *TypeProto_Optional `protobuf:"bytes,9,opt,name=optional_type,json=optionalType,proto3,oneof"`
+}
+
 func (*TypeProto_TensorType) isTypeProto_Value() {}
+
+func (*TypeProto_SequenceType) isTypeProto_Value() {}
+
+func (*TypeProto_OptionalType) isTypeProto_Value() {}
 
 type OperatorSetIdProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1259,6 +1355,94 @@ func (x *TypeProto_Tensor) GetShape() *TensorShapeProto {
 	return nil
 }
 
+type TypeProto_Sequence struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ElemType      *TypeProto             `protobuf:"bytes,1,opt,name=elem_type,json=elemType,proto3" json:"elem_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TypeProto_Sequence) Reset() {
+	*x = TypeProto_Sequence{}
+	mi := &file_onnx_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TypeProto_Sequence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TypeProto_Sequence) ProtoMessage() {}
+
+func (x *TypeProto_Sequence) ProtoReflect() protoreflect.Message {
+	mi := &file_onnx_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TypeProto_Sequence.ProtoReflect.Descriptor instead.
+func (*TypeProto_Sequence) Descriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{8, 1}
+}
+
+func (x *TypeProto_Sequence) GetElemType() *TypeProto {
+	if x != nil {
+		return x.ElemType
+	}
+	return nil
+}
+
+type TypeProto_Optional struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ElemType      *TypeProto             `protobuf:"bytes,1,opt,name=elem_type,json=elemType,proto3" json:"elem_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TypeProto_Optional) Reset() {
+	*x = TypeProto_Optional{}
+	mi := &file_onnx_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TypeProto_Optional) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TypeProto_Optional) ProtoMessage() {}
+
+func (x *TypeProto_Optional) ProtoReflect() protoreflect.Message {
+	mi := &file_onnx_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TypeProto_Optional.ProtoReflect.Descriptor instead.
+func (*TypeProto_Optional) Descriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{8, 2}
+}
+
+func (x *TypeProto_Optional) GetElemType() *TypeProto {
+	if x != nil {
+		return x.ElemType
+	}
+	return nil
+}
+
 var File_onnx_proto protoreflect.FileDescriptor
 
 const file_onnx_proto_rawDesc = "" +
@@ -1345,7 +1529,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x05input\x18\v \x03(\v2\x14.onnx.ValueInfoProtoR\x05input\x12,\n" +
 	"\x06output\x18\f \x03(\v2\x14.onnx.ValueInfoProtoR\x06output\x123\n" +
 	"\n" +
-	"value_info\x18\r \x03(\v2\x14.onnx.ValueInfoProtoR\tvalueInfo\"\xbd\x04\n" +
+	"value_info\x18\r \x03(\v2\x14.onnx.ValueInfoProtoR\tvalueInfo\"\xf0\x05\n" +
 	"\vTensorProto\x12\x12\n" +
 	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
 	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12!\n" +
@@ -1365,7 +1549,9 @@ const file_onnx_proto_rawDesc = "" +
 	" \x03(\x01B\x02\x10\x01R\n" +
 	"doubleData\x12#\n" +
 	"\vuint64_data\x18\v \x03(\x04B\x02\x10\x01R\n" +
-	"uint64Data\"\xda\x01\n" +
+	"uint64Data\x12A\n" +
+	"\rexternal_data\x18\r \x03(\v2\x1c.onnx.StringStringEntryProtoR\fexternalData\x12C\n" +
+	"\rdata_location\x18\x0e \x01(\x0e2\x1e.onnx.TensorProto.DataLocationR\fdataLocation\"\xda\x01\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
 	"\x05FLOAT\x10\x01\x12\t\n" +
@@ -1390,7 +1576,10 @@ const file_onnx_proto_rawDesc = "" +
 	"\tCOMPLEX64\x10\x0e\x12\x0e\n" +
 	"\n" +
 	"COMPLEX128\x10\x0f\x12\f\n" +
-	"\bBFLOAT16\x10\x10\"\xba\x01\n" +
+	"\bBFLOAT16\x10\x10\")\n" +
+	"\fDataLocation\x12\v\n" +
+	"\aDEFAULT\x10\x00\x12\f\n" +
+	"\bEXTERNAL\x10\x01\"\xba\x01\n" +
 	"\x10TensorShapeProto\x122\n" +
 	"\x03dim\x18\x01 \x03(\v2 .onnx.TensorShapeProto.DimensionR\x03dim\x1ar\n" +
 	"\tDimension\x12\x1d\n" +
@@ -1399,16 +1588,22 @@ const file_onnx_proto_rawDesc = "" +
 	"\n" +
 	"denotation\x18\x03 \x01(\tR\n" +
 	"denotationB\a\n" +
-	"\x05value\"\xc4\x01\n" +
+	"\x05value\"\xba\x03\n" +
 	"\tTypeProto\x129\n" +
 	"\vtensor_type\x18\x01 \x01(\v2\x16.onnx.TypeProto.TensorH\x00R\n" +
-	"tensorType\x12\x1e\n" +
+	"tensorType\x12?\n" +
+	"\rsequence_type\x18\x04 \x01(\v2\x18.onnx.TypeProto.SequenceH\x00R\fsequenceType\x12?\n" +
+	"\roptional_type\x18\t \x01(\v2\x18.onnx.TypeProto.OptionalH\x00R\foptionalType\x12\x1e\n" +
 	"\n" +
 	"denotation\x18\x06 \x01(\tR\n" +
 	"denotation\x1aS\n" +
 	"\x06Tensor\x12\x1b\n" +
 	"\telem_type\x18\x01 \x01(\x05R\belemType\x12,\n" +
-	"\x05shape\x18\x02 \x01(\v2\x16.onnx.TensorShapeProtoR\x05shapeB\a\n" +
+	"\x05shape\x18\x02 \x01(\v2\x16.onnx.TensorShapeProtoR\x05shape\x1a8\n" +
+	"\bSequence\x12,\n" +
+	"\telem_type\x18\x01 \x01(\v2\x0f.onnx.TypeProtoR\belemType\x1a8\n" +
+	"\bOptional\x12,\n" +
+	"\telem_type\x18\x01 \x01(\v2\x0f.onnx.TypeProtoR\belemTypeB\a\n" +
 	"\x05value\"F\n" +
 	"\x12OperatorSetIdProto\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
@@ -1438,49 +1633,58 @@ func file_onnx_proto_rawDescGZIP() []byte {
 	return file_onnx_proto_rawDescData
 }
 
-var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_onnx_proto_goTypes = []any{
 	(Version)(0),                       // 0: onnx.Version
 	(AttributeProto_AttributeType)(0),  // 1: onnx.AttributeProto.AttributeType
 	(TensorProto_DataType)(0),          // 2: onnx.TensorProto.DataType
-	(*AttributeProto)(nil),             // 3: onnx.AttributeProto
-	(*ValueInfoProto)(nil),             // 4: onnx.ValueInfoProto
-	(*NodeProto)(nil),                  // 5: onnx.NodeProto
-	(*StringStringEntryProto)(nil),     // 6: onnx.StringStringEntryProto
-	(*ModelProto)(nil),                 // 7: onnx.ModelProto
-	(*GraphProto)(nil),                 // 8: onnx.GraphProto
-	(*TensorProto)(nil),                // 9: onnx.TensorProto
-	(*TensorShapeProto)(nil),           // 10: onnx.TensorShapeProto
-	(*TypeProto)(nil),                  // 11: onnx.TypeProto
-	(*OperatorSetIdProto)(nil),         // 12: onnx.OperatorSetIdProto
-	(*TensorShapeProto_Dimension)(nil), // 13: onnx.TensorShapeProto.Dimension
-	(*TypeProto_Tensor)(nil),           // 14: onnx.TypeProto.Tensor
+	(TensorProto_DataLocation)(0),      // 3: onnx.TensorProto.DataLocation
+	(*AttributeProto)(nil),             // 4: onnx.AttributeProto
+	(*ValueInfoProto)(nil),             // 5: onnx.ValueInfoProto
+	(*NodeProto)(nil),                  // 6: onnx.NodeProto
+	(*StringStringEntryProto)(nil),     // 7: onnx.StringStringEntryProto
+	(*ModelProto)(nil),                 // 8: onnx.ModelProto
+	(*GraphProto)(nil),                 // 9: onnx.GraphProto
+	(*TensorProto)(nil),                // 10: onnx.TensorProto
+	(*TensorShapeProto)(nil),           // 11: onnx.TensorShapeProto
+	(*TypeProto)(nil),                  // 12: onnx.TypeProto
+	(*OperatorSetIdProto)(nil),         // 13: onnx.OperatorSetIdProto
+	(*TensorShapeProto_Dimension)(nil), // 14: onnx.TensorShapeProto.Dimension
+	(*TypeProto_Tensor)(nil),           // 15: onnx.TypeProto.Tensor
+	(*TypeProto_Sequence)(nil),         // 16: onnx.TypeProto.Sequence
+	(*TypeProto_Optional)(nil),         // 17: onnx.TypeProto.Optional
 }
 var file_onnx_proto_depIdxs = []int32{
 	1,  // 0: onnx.AttributeProto.type:type_name -> onnx.AttributeProto.AttributeType
-	9,  // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
-	8,  // 2: onnx.AttributeProto.g:type_name -> onnx.GraphProto
-	9,  // 3: onnx.AttributeProto.tensors:type_name -> onnx.TensorProto
-	8,  // 4: onnx.AttributeProto.graphs:type_name -> onnx.GraphProto
-	11, // 5: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
-	3,  // 6: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
-	12, // 7: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
-	8,  // 8: onnx.ModelProto.graph:type_name -> onnx.GraphProto
-	6,  // 9: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	5,  // 10: onnx.GraphProto.node:type_name -> onnx.NodeProto
-	9,  // 11: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
-	4,  // 12: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
-	4,  // 13: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
-	4,  // 14: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
-	13, // 15: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
-	14, // 16: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
-	10, // 17: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	10, // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
+	9,  // 2: onnx.AttributeProto.g:type_name -> onnx.GraphProto
+	10, // 3: onnx.AttributeProto.tensors:type_name -> onnx.TensorProto
+	9,  // 4: onnx.AttributeProto.graphs:type_name -> onnx.GraphProto
+	12, // 5: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
+	4,  // 6: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
+	13, // 7: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
+	9,  // 8: onnx.ModelProto.graph:type_name -> onnx.GraphProto
+	7,  // 9: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
+	6,  // 10: onnx.GraphProto.node:type_name -> onnx.NodeProto
+	10, // 11: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
+	5,  // 12: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
+	5,  // 13: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
+	5,  // 14: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
+	7,  // 15: onnx.TensorProto.external_data:type_name -> onnx.StringStringEntryProto
+	3,  // 16: onnx.TensorProto.data_location:type_name -> onnx.TensorProto.DataLocation
+	14, // 17: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
+	15, // 18: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
+	16, // 19: onnx.TypeProto.sequence_type:type_name -> onnx.TypeProto.Sequence
+	17, // 20: onnx.TypeProto.optional_type:type_name -> onnx.TypeProto.Optional
+	11, // 21: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
+	12, // 22: onnx.TypeProto.Sequence.elem_type:type_name -> onnx.TypeProto
+	12, // 23: onnx.TypeProto.Optional.elem_type:type_name -> onnx.TypeProto
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_onnx_proto_init() }
@@ -1490,6 +1694,8 @@ func file_onnx_proto_init() {
 	}
 	file_onnx_proto_msgTypes[8].OneofWrappers = []any{
 		(*TypeProto_TensorType)(nil),
+		(*TypeProto_SequenceType)(nil),
+		(*TypeProto_OptionalType)(nil),
 	}
 	file_onnx_proto_msgTypes[10].OneofWrappers = []any{
 		(*TensorShapeProto_Dimension_DimValue)(nil),
@@ -1500,8 +1706,8 @@ func file_onnx_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_onnx_proto_rawDesc), len(file_onnx_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   12,
+			NumEnums:      4,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,215 @@
+package importer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"inferd/internal/engine"
+	"inferd/internal/onnx/pb"
+	"inferd/internal/tensor"
+)
+
+// dtypeOf maps an ONNX element type to the engine's dtype.
+func dtypeOf(et int32) (tensor.DType, error) {
+	switch pb.TensorProto_DataType(et) {
+	case pb.TensorProto_FLOAT:
+		return tensor.Float32, nil
+	case pb.TensorProto_DOUBLE:
+		return tensor.Float64, nil
+	case pb.TensorProto_INT8:
+		return tensor.Int8, nil
+	case pb.TensorProto_UINT8:
+		return tensor.Uint8, nil
+	case pb.TensorProto_INT32:
+		return tensor.Int32, nil
+	case pb.TensorProto_INT64:
+		return tensor.Int64, nil
+	case pb.TensorProto_BOOL:
+		return tensor.Bool, nil
+	case pb.TensorProto_STRING:
+		return tensor.String, nil
+	}
+	name := pb.TensorProto_DataType_name[et]
+	if name == "" {
+		name = strconv.Itoa(int(et))
+	}
+	return tensor.Invalid, fmt.Errorf("%w: tensor element type %s is not supported", engine.ErrUnsupported, name)
+}
+
+// elemTypeOf maps an engine dtype to the ONNX element type.
+func elemTypeOf(dt tensor.DType) pb.TensorProto_DataType {
+	switch dt {
+	case tensor.Float32:
+		return pb.TensorProto_FLOAT
+	case tensor.Float64:
+		return pb.TensorProto_DOUBLE
+	case tensor.Int8:
+		return pb.TensorProto_INT8
+	case tensor.Uint8:
+		return pb.TensorProto_UINT8
+	case tensor.Int32:
+		return pb.TensorProto_INT32
+	case tensor.Int64:
+		return pb.TensorProto_INT64
+	case tensor.Bool:
+		return pb.TensorProto_BOOL
+	case tensor.String:
+		return pb.TensorProto_STRING
+	}
+	return pb.TensorProto_UNDEFINED
+}
+
+// TensorFromProto reads an ONNX TensorProto. dir is the model's directory,
+// against which external data locations resolve; a location may not leave
+// it.
+func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
+	dt, err := dtypeOf(tp.GetDataType())
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", tp.GetName(), err)
+	}
+	shape := make(tensor.Shape, len(tp.GetDims()))
+	n := 1
+	for i, d := range tp.GetDims() {
+		if d < 0 || d > math.MaxInt32 {
+			return nil, fmt.Errorf("%w: tensor %q has dimension %d", engine.ErrInvalidModel, tp.GetName(), d)
+		}
+		shape[i] = int(d)
+		n *= int(d)
+	}
+	raw := tp.GetRawData()
+	hasRaw := raw != nil
+	if tp.GetDataLocation() == pb.TensorProto_EXTERNAL {
+		if raw, err = externalData(tp, dir); err != nil {
+			return nil, err
+		}
+		hasRaw = true
+	}
+	t := tensor.New(dt, shape)
+	bad := func(have int) error {
+		return fmt.Errorf("%w: tensor %q of shape %v holds %d values, want %d", engine.ErrInvalidModel, tp.GetName(), shape, have, n)
+	}
+	if dt == tensor.String {
+		s := tp.GetStringData()
+		if len(s) != n {
+			return nil, bad(len(s))
+		}
+		copy(t.Strings(), s)
+		return t, nil
+	}
+	if hasRaw {
+		size := dt.Size()
+		if len(raw) != n*size {
+			return nil, bad(len(raw) / max(size, 1))
+		}
+		switch dt {
+		case tensor.Float32:
+			for i, d := 0, t.Float32s(); i < n; i++ {
+				d[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
+		case tensor.Float64:
+			for i, d := 0, t.Float64s(); i < n; i++ {
+				d[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+			}
+		case tensor.Int32:
+			for i, d := 0, t.Int32s(); i < n; i++ {
+				d[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
+		case tensor.Int64:
+			for i, d := 0, t.Int64s(); i < n; i++ {
+				d[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+			}
+		case tensor.Int8:
+			for i, d := 0, t.Int8s(); i < n; i++ {
+				d[i] = int8(raw[i])
+			}
+		case tensor.Uint8:
+			copy(t.Uint8s(), raw)
+		case tensor.Bool:
+			for i, d := 0, t.Bools(); i < n; i++ {
+				d[i] = raw[i] != 0
+			}
+		}
+		return t, nil
+	}
+	switch dt {
+	case tensor.Float32:
+		if len(tp.GetFloatData()) != n {
+			return nil, bad(len(tp.GetFloatData()))
+		}
+		copy(t.Float32s(), tp.GetFloatData())
+	case tensor.Float64:
+		if len(tp.GetDoubleData()) != n {
+			return nil, bad(len(tp.GetDoubleData()))
+		}
+		copy(t.Float64s(), tp.GetDoubleData())
+	case tensor.Int64:
+		if len(tp.GetInt64Data()) != n {
+			return nil, bad(len(tp.GetInt64Data()))
+		}
+		copy(t.Int64s(), tp.GetInt64Data())
+	default: // int32, int8, uint8 and bool travel in int32_data
+		src := tp.GetInt32Data()
+		if len(src) != n {
+			return nil, bad(len(src))
+		}
+		for i, v := range src {
+			switch dt {
+			case tensor.Int32:
+				t.Int32s()[i] = v
+			case tensor.Int8:
+				t.Int8s()[i] = int8(v)
+			case tensor.Uint8:
+				t.Uint8s()[i] = uint8(v)
+			case tensor.Bool:
+				t.Bools()[i] = v != 0
+			}
+		}
+	}
+	return t, nil
+}
+
+// externalData reads the bytes of a tensor stored beside the model.
+func externalData(tp *pb.TensorProto, dir string) ([]byte, error) {
+	var loc string
+	offset, length := int64(0), int64(-1)
+	for _, kv := range tp.GetExternalData() {
+		var err error
+		switch kv.GetKey() {
+		case "location":
+			loc = kv.GetValue()
+		case "offset":
+			offset, err = strconv.ParseInt(kv.GetValue(), 10, 64)
+		case "length":
+			length, err = strconv.ParseInt(kv.GetValue(), 10, 64)
+		}
+		if err != nil || offset < 0 {
+			return nil, fmt.Errorf("%w: tensor %q: bad external data %s=%q", engine.ErrInvalidModel, tp.GetName(), kv.GetKey(), kv.GetValue())
+		}
+	}
+	clean := filepath.Clean(filepath.FromSlash(loc))
+	if loc == "" || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("%w: tensor %q: external data location %q must be a relative path inside the model's directory", engine.ErrInvalidModel, tp.GetName(), loc)
+	}
+	f, err := os.Open(filepath.Join(dir, clean))
+	if err != nil {
+		return nil, fmt.Errorf("%w: tensor %q: %w", engine.ErrInvalidModel, tp.GetName(), err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%w: tensor %q: %w", engine.ErrInvalidModel, tp.GetName(), err)
+	}
+	if length < 0 {
+		return io.ReadAll(f)
+	}
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%w: tensor %q: external data %s is shorter than offset %d + length %d", engine.ErrInvalidModel, tp.GetName(), loc, offset, length)
+	}
+	return buf, nil
+}
