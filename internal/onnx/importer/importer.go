@@ -124,13 +124,14 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 		return spec, fmt.Errorf("%w: the model has no graph", engine.ErrInvalidModel)
 	}
 	b := &builder{
-		g:      graph.New(),
-		consts: map[string]*tensor.Tensor{},
-		values: map[string]graph.Port{},
-		known:  map[string]*tensor.Tensor{},
-		opset:  opset,
-		dir:    dir,
-		taken:  map[string]bool{},
+		g:       graph.New(),
+		consts:  map[string]*tensor.Tensor{},
+		values:  map[string]graph.Port{},
+		known:   map[string]*tensor.Tensor{},
+		opset:   opset,
+		dir:     dir,
+		taken:   map[string]bool{},
+		fetched: map[string]bool{},
 	}
 	for _, init := range gp.GetInitializer() {
 		t, err := TensorFromProto(init, dir)
@@ -162,6 +163,14 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 	}
 	for i, np := range gp.GetNode() {
 		if err := b.convert(i, np); err != nil {
+			return spec, err
+		}
+	}
+	for _, vi := range gp.GetOutput() {
+		b.fetched[vi.GetName()] = true
+	}
+	for _, pass := range passes {
+		if err := pass(b); err != nil {
 			return spec, err
 		}
 	}
@@ -224,7 +233,15 @@ type builder struct {
 	opset  int64
 	dir    string
 	taken  map[string]bool
+	// fetched holds the ONNX names of the graph outputs, which passes
+	// must keep bound (b.values) to a port computing the same value.
+	fetched map[string]bool
 }
+
+// passes rewrite the graph after every node is converted, in order, before
+// the graph outputs are bound; a layout pass cancelling transposes is one.
+// They are registered from init functions.
+var passes []func(b *builder) error
 
 // node is the ONNX node being converted.
 type node struct {
