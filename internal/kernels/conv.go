@@ -17,18 +17,28 @@ func init() {
 const im2colBudget = 1 << 20
 
 func buildConv2D(n Node) (Kernel, error) {
-	return buildConv2DWith(n, epilogue[float32]{}, epilogue[float64]{}, nil)
+	return buildConv2DWith(n, epilogue[float32]{}, epilogue[float64]{}, nil, nil)
 }
 
 // buildConv2DWith makes Conv2D finishing its output with ep32 or ep64 (by
 // the input dtype), after checkBias, when set, accepts the output depth.
-func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], checkBias func(int) error) (Kernel, error) {
+// constFilter, when set, is the load-time constant the filter input will
+// be; it is laid out for the direct micro-kernels once, here, and that
+// copy is used whenever the filter input is that very tensor.
+func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], checkBias func(int) error, constFilter *tensor.Tensor) (Kernel, error) {
 	if err := checkTypeAttr(n, "T", floatTypes...); err != nil {
 		return nil, err
 	}
 	sp, err := parseSpatial(n, true)
 	if err != nil {
 		return nil, err
+	}
+	var pre *convPanels
+	if constFilter != nil && constFilter.DType() == tensor.Float32 && constFilter.Rank() == 4 && constFilter.Len() > 0 && haveConvAsm {
+		fs := constFilter.Shape()
+		k, o := fs[0]*fs[1]*fs[2], fs[3]
+		pf := packDirectPanels(constFilter.Float32s(), k, o, make([]float32, directPanelsLen(k, o)))
+		pre = &pf
 	}
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, f, err := convOperands(n, in)
@@ -56,9 +66,13 @@ func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], che
 		}
 		out := Alloc(ctx, x.DType(), tensor.Shape{xs[0], g.outH, g.outW, fs[3]})
 		if x.DType() == tensor.Float32 {
-			err = conv2D(ctx, Slice[float32](x), xs[0], xs[3], Slice[float32](f), fs[2], fs[3], sp, g, Slice[float32](out), ep32)
+			var pf *convPanels
+			if f == constFilter {
+				pf = pre
+			}
+			err = conv2D(ctx, Slice[float32](x), xs[0], xs[3], Slice[float32](f), fs[2], fs[3], sp, g, Slice[float32](out), ep32, pf)
 		} else {
-			err = conv2D(ctx, Slice[float64](x), xs[0], xs[3], Slice[float64](f), fs[2], fs[3], sp, g, Slice[float64](out), ep64)
+			err = conv2D(ctx, Slice[float64](x), xs[0], xs[3], Slice[float64](f), fs[2], fs[3], sp, g, Slice[float64](out), ep64, nil)
 		}
 		if err != nil {
 			return nil, err
@@ -72,8 +86,11 @@ func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], che
 // padding), and the HWIO filter is already the (kH·kW·C)×O matrix. With
 // groups (fc, the filter depth, below the input depth c) each group of fc
 // input channels is lowered and multiplied by its own O/groups columns.
-// Each output element is finished with ep.
-func conv2D[T Float](ctx context.Context, x []T, batch, c int, f []T, fc, o int, sp spatial, g geometry, out []T, ep epilogue[T]) error {
+// Each output element is finished with ep. A float32 stride-1
+// convolution goes through convDirect instead where the CPU has its
+// micro-kernels, with the filter laid out in pre (when not nil) or else
+// laid out afresh.
+func conv2D[T Float](ctx context.Context, x []T, batch, c int, f []T, fc, o int, sp spatial, g geometry, out []T, ep epilogue[T], pre *convPanels) error {
 	rows := batch * g.outH * g.outW
 	kdim := g.kH * g.kW * fc
 	if rows == 0 || o == 0 {
@@ -81,6 +98,19 @@ func conv2D[T Float](ctx context.Context, x []T, batch, c int, f []T, fc, o int,
 	}
 	groups := c / fc
 	og := o / groups
+	if xf, ok := any(x).([]float32); ok && directApplies(groups, sp, g) {
+		if dk, ok := directKernelsFor(); ok {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if pre == nil || pre.k != kdim || pre.o != o {
+				pf := packDirectPanels(any(f).([]float32), kdim, o, scratch[float32](ctx, directPanelsLen(kdim, o)))
+				pre = &pf
+			}
+			convDirect(ctx, dk, xf, batch, c, *pre, sp, g, any(out).([]float32), any(ep).(epilogue[float32]))
+			return nil
+		}
+	}
 	if groups == 1 && g.kH == 1 && g.kW == 1 && sp.strideH == 1 && sp.strideW == 1 && g.outH == g.inH && g.outW == g.inW {
 		// A 1×1 convolution without padding is a plain matrix product.
 		gemmEp(ctx, kernelFor[T](), rows, o, c, mat[T]{data: x, ld: c, trans: false}, mat[T]{data: f, ld: o, trans: false}, out, o, ep)

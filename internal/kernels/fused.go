@@ -73,9 +73,13 @@ func (e epilogue[T]) shift(col int) epilogue[T] {
 // Fusion is the work a fused kernel does after its convolution or matrix
 // product: add Bias (a vector over the output channels, or nil), then
 // apply the activation op of Activation (none when its Op is empty).
+// Filter, when set, is the load-time constant that the product's second
+// input (a convolution's filter) will be, which the kernel may lay out
+// once at build; the kernel still works on any other filter it is given.
 type Fusion struct {
 	Bias       *tensor.Tensor
 	Activation Node
+	Filter     *tensor.Tensor
 }
 
 // FusableActivation reports whether op can end a fused kernel.
@@ -160,7 +164,7 @@ func buildFusedTyped[T Float](n Node, f Fusion) (Kernel, error) {
 	var err error
 	switch n.Op {
 	case "Conv2D":
-		k, err = buildConv2DWith(n, ep32, ep64, checkBias)
+		k, err = buildConv2DWith(n, ep32, ep64, checkBias, f.Filter)
 	case "DepthwiseConv2dNative":
 		k, err = buildDepthwiseWith(n, ep32, ep64, checkBias)
 	}

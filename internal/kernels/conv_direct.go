@@ -1,0 +1,285 @@
+package kernels
+
+import "context"
+
+// directMR is the number of output pixels in a direct micro-kernel's tile.
+const directMR = 12
+
+// The flags of a direct micro-kernel's epilogue.
+const (
+	directBias = 1 << iota // add bias[j] to column j
+	directRelu             // then max(x, 0)
+)
+
+// directTile is a direct-convolution micro-kernel of some width nr (16 or
+// 32): it sets the directMR×nr tile C (rows ldc apart) to the sum, over
+// nseg segments of kseg steps, of A[i, s, p]·B[q, j], where A[i, s, p] is
+// a[offs[s]+i·lda+p], q counts the steps through all segments in order and
+// B[q, j] is b[q·ldb+j]; then adds bias[j] (flags&directBias) and clamps at
+// 0 (flags&directRelu).
+type directTile func(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int)
+
+// directKernels are the micro-kernels of each width.
+type directKernels struct {
+	k16, k32 directTile
+}
+
+func (k directKernels) of(nr int) directTile {
+	if nr == 32 {
+		return k.k32
+	}
+	return k.k16
+}
+
+// directKernelsGo are the pure-Go micro-kernels, the reference for the
+// assembly ones.
+var directKernelsGo = directKernels{
+	k16: func(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+		directTileGo(16, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	},
+	k32: func(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+		directTileGo(32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	},
+}
+
+// checkDirectTile panics, as an index out of range does, unless every
+// element the micro-kernel of width nr reads or writes lies in its slices.
+func checkDirectTile(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if nseg < 1 || kseg < 1 {
+		panic("kernels: direct micro-kernel without steps")
+	}
+	hi := 0
+	for _, o := range offs[:nseg] {
+		if o < 0 {
+			panic("kernels: negative direct segment offset")
+		}
+		hi = max(hi, o)
+	}
+	_ = a[hi+(directMR-1)*lda+kseg-1]
+	_ = b[(nseg*kseg-1)*ldb+nr-1]
+	_ = c[(directMR-1)*ldc+nr-1]
+	if flags&directBias != 0 {
+		_ = bias[nr-1]
+	}
+}
+
+// directTileGo is the portable direct micro-kernel of width nr:
+//
+//	for i, j: C[i, j] = Σ_s Σ_p a[offs[s]+i·lda+p] · b[(s·kseg+p)·ldb+j]
+//
+// followed by the bias and Relu of flags.
+func directTileGo(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	var buf [directMR * 32]float32
+	acc := buf[:directMR*nr]
+	q := 0
+	for s := 0; s < nseg; s++ {
+		for p := 0; p < kseg; p++ {
+			brow := b[q*ldb : q*ldb+nr]
+			for i := 0; i < directMR; i++ {
+				av := a[offs[s]+i*lda+p]
+				row := acc[i*nr : i*nr+nr]
+				for j, bv := range brow {
+					row[j] += av * bv
+				}
+			}
+			q++
+		}
+	}
+	for i := 0; i < directMR; i++ {
+		row := acc[i*nr : i*nr+nr]
+		if flags&directBias != 0 {
+			for j := range row {
+				row[j] += bias[j]
+			}
+		}
+		if flags&directRelu != 0 {
+			for j, v := range row {
+				row[j] = max(v, 0)
+			}
+		}
+		copy(c[i*ldc:i*ldc+nr], row)
+	}
+}
+
+// convPanels is a float32 HWIO filter, a k×o matrix (k = kH·kW·C), laid
+// out for the direct micro-kernels: column panels of 32 (the last one 16
+// when at most 16 columns remain), each k rows of its width stored in
+// order, zero-padded on the right.
+type convPanels struct {
+	k, o int
+	data []float32
+}
+
+// directPanel returns the first column and the width of panel p of an
+// o-column filter; panel p starts at element col·k of the packed data.
+func directPanel(p, o int) (col, nr int) {
+	col = 32 * p
+	if o-col <= 16 {
+		return col, 16
+	}
+	return col, 32
+}
+
+// directPanelsLen is the packed size of a k×o filter.
+func directPanelsLen(k, o int) int {
+	np := (o + 31) / 32
+	_, last := directPanel(np-1, o)
+	return k * (32*(np-1) + last)
+}
+
+// packDirectPanels lays the k×o row-major filter f out into dst, which
+// holds directPanelsLen(k, o) elements.
+func packDirectPanels(f []float32, k, o int, dst []float32) convPanels {
+	f = f[:k*o]
+	for col := 0; col < o; col += 32 {
+		col, nr := directPanel(col/32, o)
+		w := min(nr, o-col)
+		panel := dst[col*k : col*k+k*nr]
+		for q := 0; q < k; q++ {
+			row := panel[q*nr : q*nr+nr]
+			copy(row, f[q*o+col:q*o+col+w])
+			clear(row[w:])
+		}
+	}
+	return convPanels{k: k, o: o, data: dst[:directPanelsLen(k, o)]}
+}
+
+// directApplies reports whether convDirect computes a convolution of this
+// shape: one group, stride 1, and at least one full tile of output pixels
+// per image.
+func directApplies(groups int, sp spatial, g geometry) bool {
+	if groups != 1 || sp.strideH != 1 || sp.strideW != 1 || g.outH == 0 || g.outW == 0 {
+		return false
+	}
+	wp := g.outW + (g.kW-1)*sp.dilW
+	return (g.outH-1)*wp+g.outW >= directMR
+}
+
+// convDirect computes a stride-1 convolution (one group; directApplies)
+// of the NHWC float32 input x (batch images of c channels) with the
+// filter packed in pf, finishing each output with ep, without lowering
+// the input: row i of a tile's A is the image itself, read from the
+// output pixel's top-left tap on.
+//
+// Over an image padded to wp = outW+(kW-1)·dilW columns, output pixel
+// (y, x) reads taps at (y+ky·dilH)·wp + x+kx·dilW, so the output pixels
+// numbered flat as y·wp+x are evenly spaced rows of one matrix, a
+// micro-tile of directMR of them runs straight across output rows, and
+// the pixels with x ≥ outW that such a tile also computes are dropped.
+// The kernel columns of one kernel row and the channels are contiguous
+// (when dilW is 1), so each kernel row is one segment of kW·c steps.
+// Padding, when there is any, is materialised in a zeroed copy of x.
+func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int, pf convPanels, sp spatial, g geometry, out []float32, ep epilogue[float32]) {
+	o := pf.o
+	hp := g.outH + (g.kH-1)*sp.dilH
+	wp := g.outW + (g.kW-1)*sp.dilW
+	img := hp * wp * c
+	xp := x
+	if g.padTop != 0 || g.padLeft != 0 || hp != g.inH || wp != g.inW {
+		xp = scratch[float32](ctx, batch*img)
+		padImage(x, batch, c, g, hp, wp, xp)
+	}
+	var offsBuf [16]int
+	var offs []int
+	nseg, kseg := g.kH, g.kW*c
+	if sp.dilW != 1 {
+		nseg, kseg = g.kH*g.kW, c
+	}
+	if nseg <= len(offsBuf) {
+		offs = offsBuf[:nseg]
+	} else {
+		offs = make([]int, nseg)
+	}
+	for ky := 0; ky < g.kH; ky++ {
+		if sp.dilW == 1 {
+			offs[ky] = ky * sp.dilH * wp * c
+			continue
+		}
+		for kx := 0; kx < g.kW; kx++ {
+			offs[ky*g.kW+kx] = (ky*sp.dilH*wp + kx*sp.dilW) * c
+		}
+	}
+	count := (g.outH-1)*wp + g.outW
+	tiles := (count + directMR - 1) / directMR
+	flags, asmEp := 0, ep.act == nil && !ep.cap6
+	if asmEp {
+		if ep.bias != nil {
+			flags |= directBias
+		}
+		if ep.relu {
+			flags |= directRelu
+		}
+	}
+	npanels := (o + 31) / 32
+	outImg := g.outH * g.outW * o
+	parallelFor(ctx, batch*tiles, 2*batch*g.outH*g.outW*pf.k*o, func(lo, hi int) {
+		var tile [directMR * 32]float32
+		for t := lo; t < hi; t++ {
+			b, tt := t/tiles, t%tiles
+			p := tt * directMR
+			// The last tile ends at the last pixel, so it overlaps the one
+			// before; it writes only the rows that one did not.
+			skip := 0
+			if p+directMR > count {
+				skip = p - (count - directMR)
+				p = count - directMR
+			}
+			a := xp[b*img+p*c:]
+			oy, ox := p/wp, p%wp
+			dst := out[b*outImg:]
+			for pi := 0; pi < npanels; pi++ {
+				col, nr := directPanel(pi, o)
+				run := k.of(nr)
+				pb := pf.data[col*pf.k:]
+				if skip == 0 && ox+directMR <= g.outW && col+nr <= o {
+					cd := dst[(oy*g.outW+ox)*o+col:]
+					var bias []float32
+					if flags&directBias != 0 {
+						bias = ep.bias[col:]
+					}
+					run(nseg, kseg, a, c, offs, pb, nr, cd, o, bias, flags)
+					if !asmEp {
+						for i := 0; i < directMR; i++ {
+							ep.apply(cd[i*o:i*o+nr], col)
+						}
+					}
+					continue
+				}
+				run(nseg, kseg, a, c, offs, pb, nr, tile[:], nr, nil, 0)
+				w := min(nr, o-col)
+				for i := skip; i < directMR; i++ {
+					y, xx := (p+i)/wp, (p+i)%wp
+					if xx >= g.outW {
+						continue
+					}
+					row := dst[(y*g.outW+xx)*o+col:][:w]
+					copy(row, tile[i*nr:])
+					ep.apply(row, col)
+				}
+			}
+		}
+	})
+}
+
+// padImage copies the batch NHWC images x (of g.inH×g.inW×c) into the
+// zeroed hp×wp×c images of dst, shifted down by g.padTop rows and right by
+// g.padLeft columns.
+func padImage(x []float32, batch, c int, g geometry, hp, wp int, dst []float32) {
+	clear(dst[:batch*hp*wp*c])
+	for b := 0; b < batch; b++ {
+		for iy := 0; iy < g.inH; iy++ {
+			y := iy + g.padTop
+			if y < 0 || y >= hp {
+				continue
+			}
+			x0 := max(0, -g.padLeft)
+			x1 := min(g.inW, wp-g.padLeft)
+			if x1 <= x0 {
+				continue
+			}
+			src := x[((b*g.inH+iy)*g.inW+x0)*c : ((b*g.inH+iy)*g.inW+x1)*c]
+			copy(dst[((b*hp+y)*wp+x0+g.padLeft)*c:], src)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package kernels
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"inferd/internal/tensor"
+)
+
+// directCases are stride-1 geometries for convDirect: one, two and three
+// input channels, odd sizes, output depths around the panel widths (16,
+// 32), dilations, even kernels, every padding, and a single full tile.
+var directCases = []convCase{
+	{1, 13, 14, 1, 3, 3, 16, 1, 1, 1, 1, "VALID", nil},
+	{2, 9, 11, 2, 3, 3, 5, 1, 1, 1, 1, "SAME", nil},
+	{1, 17, 15, 3, 3, 3, 32, 1, 1, 1, 1, "VALID", nil},
+	{1, 8, 9, 3, 3, 3, 33, 1, 1, 1, 1, "SAME", nil},
+	{2, 12, 13, 8, 3, 3, 48, 1, 1, 2, 2, "SAME", nil},
+	{1, 10, 11, 4, 2, 3, 64, 1, 1, 1, 3, "VALID", nil},
+	{1, 7, 6, 5, 3, 3, 17, 1, 1, 1, 1, "EXPLICIT", []int64{1, 2, 0, 3}},
+	{1, 6, 6, 64, 3, 3, 70, 1, 1, 1, 1, "VALID", nil},
+	{1, 4, 4, 3, 1, 1, 20, 1, 1, 1, 1, "VALID", nil},
+	{3, 5, 5, 16, 3, 3, 16, 1, 1, 1, 1, "SAME", nil},
+	{1, 3, 14, 2, 3, 3, 7, 1, 1, 1, 1, "VALID", nil}, // exactly one tile
+	{2, 30, 29, 7, 3, 3, 40, 1, 1, 1, 1, "SAME", nil},
+	{1, 9, 8, 3, 5, 5, 31, 1, 1, 2, 1, "SAME", nil},
+}
+
+// directEpilogue is one way a fused kernel finishes its outputs, with the
+// float64 reference of it.
+type directEpilogue struct {
+	name            string
+	bias, relu, six bool
+	tanh            bool
+}
+
+var directEpilogues = []directEpilogue{
+	{name: "none"},
+	{name: "bias", bias: true},
+	{name: "bias_relu", bias: true, relu: true},
+	{name: "relu", relu: true},
+	{name: "bias_relu6", bias: true, relu: true, six: true},
+	{name: "tanh", tanh: true},
+}
+
+func (d directEpilogue) make(bias []float32) epilogue[float32] {
+	var ep epilogue[float32]
+	if d.bias {
+		ep.bias = bias
+	}
+	ep.relu, ep.cap6 = d.relu, d.six
+	if d.tanh {
+		ep.act = func(x []float32) {
+			for i, v := range x {
+				x[i] = float32(math.Tanh(float64(v)))
+			}
+		}
+	}
+	ep.vec32 = ep.bias != nil && !ep.cap6 && ep.act == nil
+	return ep
+}
+
+func (d directEpilogue) ref(v, bias float64) float64 {
+	if d.bias {
+		v += bias
+	}
+	if d.relu {
+		v = math.Max(v, 0)
+		if d.six {
+			v = math.Min(v, 6)
+		}
+	}
+	if d.tanh {
+		v = math.Tanh(v)
+	}
+	return v
+}
+
+// TestConvDirect checks convDirect with the pure-Go micro-kernels and,
+// where the CPU has them, the assembly ones, on one and two threads,
+// against the float64 convolution, with the output poisoned with NaN
+// beforehand so that an element left unwritten fails.
+func TestConvDirect(t *testing.T) {
+	kernelSets := []struct {
+		name string
+		k    directKernels
+	}{{"go", directKernelsGo}}
+	if k, ok := directKernelsFor(); ok {
+		kernelSets = append(kernelSets, struct {
+			name string
+			k    directKernels
+		}{"asm", k})
+	}
+	r := newRand(21)
+	for _, c := range directCases {
+		sp, err := parseSpatial(Node{Name: "n", Op: "Conv2D", Attrs: c.attrs()}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := sp.geometry(c.h, c.w, c.kh, c.kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !directApplies(1, sp, g) {
+			t.Fatalf("%v: directApplies = false", c)
+		}
+		x := randF32(r, c.n, c.h, c.w, c.c)
+		f := randF32(r, c.kh, c.kw, c.c, c.o)
+		bias := randF32(r, c.o).Float32s()
+		conv, shape := refConv(c, asF64(x), asF64(f))
+		k := c.kh * c.kw * c.c
+		pf := packDirectPanels(f.Float32s(), k, c.o, make([]float32, directPanelsLen(k, c.o)))
+		for _, ks := range kernelSets {
+			for _, threads := range []int{1, 2} {
+				for _, de := range directEpilogues {
+					t.Run(c.String()+"/"+ks.name+"/"+de.name, func(t *testing.T) {
+						out := tensor.New(tensor.Float32, shape)
+						o32 := out.Float32s()
+						for i := range o32 {
+							o32[i] = float32(math.NaN())
+						}
+						ctx := WithThreads(context.Background(), threads)
+						convDirect(ctx, ks.k, x.Float32s(), c.n, c.c, pf, sp, g, o32, de.make(bias))
+						want := make([]float64, len(conv))
+						for i, v := range conv {
+							want[i] = de.ref(v, float64(bias[i%c.o]))
+						}
+						assertClose(t, out, shape, want, 1e-5)
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestConvDirectTileKernels compares each assembly micro-kernel with its
+// Go twin on one tile, with a row stride wider than a segment and every
+// flag, bit for bit apart from the fused multiply-add's rounding.
+func TestConvDirectTileKernels(t *testing.T) {
+	asm, ok := directKernelsFor()
+	if !ok {
+		t.Skip("no assembly direct micro-kernels on this CPU or build")
+	}
+	r := newRand(22)
+	for _, nr := range []int{16, 32} {
+		for _, flags := range []int{0, directBias, directRelu, directBias | directRelu} {
+			const nseg, kseg, lda, ldb, ldc = 3, 7, 9, 40, 45
+			offs := []int{0, 131, 250}
+			a := randF32(r, 250+11*lda+kseg).Float32s()
+			b := randF32(r, nseg*kseg*ldb).Float32s()
+			bias := randF32(r, nr).Float32s()
+			got := make([]float32, 11*ldc+nr)
+			want := make([]float32, len(got))
+			asm.of(nr)(nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
+			directKernelsGo.of(nr)(nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
+			for i := range got {
+				if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
+					t.Fatalf("nr %d flags %d: element %d = %v, want %v", nr, flags, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestConv2DConstFilter checks that a fused convolution built with a
+// constant filter uses it only when the filter input is that tensor: a
+// different filter, of the same or another shape, is convolved as given.
+func TestConv2DConstFilter(t *testing.T) {
+	r := newRand(23)
+	c := convCase{1, 9, 10, 3, 3, 3, 20, 1, 1, 1, 1, "SAME", nil}
+	x := randF32(r, c.n, c.h, c.w, c.c)
+	f1 := randF32(r, c.kh, c.kw, c.c, c.o)
+	f2 := randF32(r, c.kh, c.kw, c.c, c.o)
+	c3 := c
+	c3.kh, c3.kw = 2, 2
+	f3 := randF32(r, c3.kh, c3.kw, c3.c, c3.o)
+	at := c.attrs()
+	at["T"] = tensor.Float32
+	k, err := BuildFused(Node{Name: "n", Op: "Conv2D", Attrs: at, NumInputs: 2}, Fusion{Filter: f1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cc   convCase
+		f    *tensor.Tensor
+	}{{"const", c, f1}, {"other", c, f2}, {"other_shape", c3, f3}, {"const_again", c, f1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := k.Compute(context.Background(), []*tensor.Tensor{x, tc.f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, shape := refConv(tc.cc, asF64(x), asF64(tc.f))
+			assertClose(t, out[0], shape, want, 1e-5)
+		})
+	}
+}
