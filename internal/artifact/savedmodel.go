@@ -17,12 +17,38 @@ import (
 // version. Otherwise it returns an error wrapping ErrNoSavedModel that
 // lists the candidates. Symlinked directories are not followed.
 func FindSavedModel(root, modelName string) (string, error) {
+	return savedModelKind.find(root, modelName)
+}
+
+// A modelKind is a model format the Find functions look for: a directory
+// is one of its models when it directly holds a file that marks.
+type modelKind struct {
+	noun, nouns string // "SavedModel", "SavedModels"
+	files       string // what marks one, for messages
+	err         error  // the sentinel its errors wrap
+	marks       func(name string) bool
+}
+
+var savedModelKind = modelKind{
+	noun: "SavedModel", nouns: "SavedModels",
+	files: "saved_model.pb or saved_model.pbtxt",
+	err:   ErrNoSavedModel,
+	marks: isSavedModelFile,
+}
+
+func isSavedModelFile(name string) bool {
+	return name == "saved_model.pb" || name == "saved_model.pbtxt"
+}
+
+// find returns the directory under root holding a model of kind k, chosen
+// as FindSavedModel describes.
+func (k modelKind) find(root, modelName string) (string, error) {
 	var found []string // relative to root, slash-separated, "." for root
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() && (d.Name() == "saved_model.pb" || d.Name() == "saved_model.pbtxt") {
+		if d.Type().IsRegular() && k.marks(d.Name()) {
 			rel, err := filepath.Rel(root, filepath.Dir(p))
 			if err != nil {
 				return err
@@ -35,12 +61,12 @@ func FindSavedModel(root, modelName string) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("artifact: looking for a SavedModel: %w", err)
+		return "", fmt.Errorf("artifact: looking for a %s: %w", k.noun, err)
 	}
 	slices.Sort(found)
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("%w: no saved_model.pb or saved_model.pbtxt under %s", ErrNoSavedModel, root)
+		return "", fmt.Errorf("%w: no %s under %s", k.err, k.files, root)
 	case 1:
 		return filepath.Join(root, filepath.FromSlash(found[0])), nil
 	}
@@ -53,8 +79,8 @@ func FindSavedModel(root, modelName string) (string, error) {
 			}
 		}
 		if len(named) == 0 {
-			return "", fmt.Errorf("%w: none of the SavedModels under %s is in a directory named %q (SAGEMAKER_TFS_DEFAULT_MODEL_NAME); candidates: %s",
-				ErrNoSavedModel, root, modelName, strings.Join(found, ", "))
+			return "", fmt.Errorf("%w: none of the %s under %s is in a directory named %q (SAGEMAKER_TFS_DEFAULT_MODEL_NAME); candidates: %s",
+				k.err, k.nouns, root, modelName, strings.Join(found, ", "))
 		}
 		cands = named
 	}
@@ -68,7 +94,7 @@ func FindSavedModel(root, modelName string) (string, error) {
 	if modelName != "" {
 		hint = fmt.Sprintf("several match %q", modelName)
 	}
-	return "", fmt.Errorf("%w: %d SavedModels under %s (%s): %s", ErrNoSavedModel, len(cands), root, hint, strings.Join(cands, ", "))
+	return "", fmt.Errorf("%w: %d %s under %s (%s): %s", k.err, len(cands), k.nouns, root, hint, strings.Join(cands, ", "))
 }
 
 // highestVersion returns the candidate with the greatest numeric name if
