@@ -1,0 +1,104 @@
+package importer
+
+import (
+	"fmt"
+
+	"inferd/internal/engine"
+	"inferd/internal/graph"
+	tfpb "inferd/internal/savedmodel/pb"
+	"inferd/internal/tensor"
+)
+
+// The shape, layout and indexing ops lower onto kernels written to ONNX
+// semantics (internal/kernels/onnx_shape*.go); the converters here only
+// turn what the generic kernel converter cannot pass (tensor attributes,
+// the output count, ONNX dtype codes) into inputs and attributes.
+
+func init() {
+	for _, op := range []string{
+		"Shape", "Size", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
+		"Slice", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
+	} {
+		register(op, kernel)
+	}
+	register("Split", shSplit)
+}
+
+// shEmit adds a node of the kernel OnnxOp(op) reading n's inputs (absent
+// ones in the middle fed an empty constant and listed in "_absent", as
+// kernel does) followed by extra, and binds every output of n.
+func shEmit(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, extra ...graph.Port) {
+	ins := n.GetInput()
+	for len(ins) > 0 && ins[len(ins)-1] == "" {
+		ins = ins[:len(ins)-1]
+	}
+	ports := make([]graph.Port, 0, len(ins)+len(extra))
+	var absent []int64
+	for i := range ins {
+		if p, ok := b.in(n, i); ok {
+			ports = append(ports, p)
+			continue
+		}
+		absent = append(absent, int64(i))
+		ports = append(ports, b.constant(tensor.New(tensor.Float32, tensor.Shape{0})))
+	}
+	if len(absent) > 0 {
+		attrs["_absent"] = aInts(absent...)
+	}
+	name := b.add(n, OnnxOp(op), attrs, append(ports, extra...)...)
+	for i := range n.GetOutput() {
+		b.out(n, i, graph.Port{Node: name, Index: i})
+	}
+}
+
+// shSplit passes the number of outputs, which sets the equal parts when
+// no split is given.
+func shSplit(b *builder, n *node) error {
+	attrs := onnxAttrs(n)
+	attrs["_num_outputs"] = aInt(int64(len(n.GetOutput())))
+	shEmit(b, n, "Split", attrs)
+	return nil
+}
+
+// shScatter maps the deprecated Scatter (opsets 9 and 10) onto
+// ScatterElements, which has the same semantics.
+func shScatter(b *builder, n *node) error {
+	shEmit(b, n, "ScatterElements", onnxAttrs(n))
+	return nil
+}
+
+// shConstantOfShape passes the value attribute (a one-element tensor,
+// float32 0 by default) as a second input.
+func shConstantOfShape(b *builder, n *node) error {
+	v, ok, err := n.tensorAttr(b, "value")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		v = tensor.MustFromSlice(tensor.Shape{1}, []float32{0})
+	}
+	if v.Len() != 1 {
+		return fmt.Errorf("%w: ConstantOfShape's value holds %d elements, not one", engine.ErrInvalidModel, v.Len())
+	}
+	if _, err := b.need(n, 0); err != nil {
+		return err
+	}
+	attrs := onnxAttrs(n)
+	shEmit(b, n, "ConstantOfShape", attrs, b.constant(v))
+	return nil
+}
+
+// shEyeLike turns the ONNX dtype code into an engine dtype attribute.
+func shEyeLike(b *builder, n *node) error {
+	attrs := onnxAttrs(n)
+	delete(attrs, "dtype")
+	if a, ok := n.attrs["dtype"]; ok {
+		dt, err := dtypeOf(int32(a.GetI()))
+		if err != nil {
+			return err
+		}
+		attrs["dtype"] = aType(dt)
+	}
+	shEmit(b, n, "EyeLike", attrs)
+	return nil
+}
