@@ -1,0 +1,376 @@
+package kernels
+
+import (
+	"context"
+	"math"
+
+	"inferd/internal/tensor"
+)
+
+// The kernels in the onnx_reduce files implement ONNX ops to ONNX's own
+// semantics, registered as "Onnx" + the ONNX op name. The importer passes
+// the ONNX attributes through, "_opset" (the model's opset) and "_absent"
+// (the indices of optional inputs left out, fed an empty tensor) included.
+
+func init() {
+	for _, op := range []string{"Sum", "Mean", "Max", "Min", "Prod", "L1", "L2", "LogSum", "LogSumExp", "SumSquare"} {
+		Register("OnnxReduce"+op, rdBuildReduce(op))
+	}
+	Register("OnnxArgMax", rdBuildArg(true))
+	Register("OnnxArgMin", rdBuildArg(false))
+}
+
+// rdInputs says which inputs of a node built by the importer's generic
+// converter were given: present reports false for an index past the
+// inputs or listed in "_absent".
+type rdInputs struct{ absent map[int]bool }
+
+func rdInputsOf(n Node) rdInputs {
+	r := rdInputs{absent: map[int]bool{}}
+	for _, a := range attrInts(n, "_absent", nil) {
+		r.absent[int(a)] = true
+	}
+	return r
+}
+
+func (r rdInputs) present(in []*tensor.Tensor, i int) bool {
+	return i < len(in) && in[i] != nil && !r.absent[i]
+}
+
+// rdF64 returns t's elements as float64s: a copy for every dtype but
+// float64, whose backing slice it returns (callers must not write it).
+func rdF64(t *tensor.Tensor) ([]float64, bool) {
+	switch v := t.Data().(type) {
+	case []float64:
+		return v, true
+	case []float32:
+		return rdConv[float32, float64](v), true
+	case []int8:
+		return rdConv[int8, float64](v), true
+	case []uint8:
+		return rdConv[uint8, float64](v), true
+	case []int32:
+		return rdConv[int32, float64](v), true
+	case []int64:
+		return rdConv[int64, float64](v), true
+	}
+	return nil, false
+}
+
+func rdConv[S Real, D Real](v []S) []D {
+	out := make([]D, len(v))
+	for i, x := range v {
+		out[i] = D(x)
+	}
+	return out
+}
+
+// rdStore returns a tensor of dtype dt and shape holding v, converted
+// (integers truncate toward zero, as a C cast does).
+func rdStore(ctx context.Context, dt tensor.DType, shape tensor.Shape, v []float64) *tensor.Tensor {
+	t := Alloc(ctx, dt, shape)
+	switch d := t.Data().(type) {
+	case []float64:
+		copy(d, v)
+	case []float32:
+		rdConvInto(d, v)
+	case []int8:
+		rdConvInto(d, v)
+	case []uint8:
+		rdConvInto(d, v)
+	case []int32:
+		rdConvInto(d, v)
+	case []int64:
+		rdConvInto(d, v)
+	}
+	return t
+}
+
+func rdConvInto[D Real](dst []D, v []float64) {
+	for i, x := range v {
+		dst[i] = D(x)
+	}
+}
+
+// rdAxis normalizes an ONNX axis against rank r (negative counts from the
+// end).
+func rdAxis(a int64, r int) (int, error) {
+	if a < -int64(r) || a >= int64(r) {
+		return 0, errorf("axis %d is out of range for rank %d", a, r)
+	}
+	if a < 0 {
+		a += int64(r)
+	}
+	return int(a), nil
+}
+
+// rdSplit returns the product of the dimensions before axis, the axis's
+// extent and the product of those after it.
+func rdSplit(s tensor.Shape, axis int) (outer, n, inner int) {
+	outer, inner = 1, 1
+	for d := 0; d < axis; d++ {
+		outer *= s[d]
+	}
+	for d := axis + 1; d < len(s); d++ {
+		inner *= s[d]
+	}
+	return outer, s[axis], inner
+}
+
+// rdBuildReduce makes the ONNX Reduce<op> kernel. The axes come from the
+// "axes" attribute, or from input 1 when given (ReduceSum from opset 13,
+// the others from 18); none means every axis, unless noop_with_empty_axes
+// makes the op the identity.
+func rdBuildReduce(op string) Builder {
+	return func(n Node) (Kernel, error) {
+		keep := attrInt(n, "keepdims", 1) != 0
+		noop := attrInt(n, "noop_with_empty_axes", 0) != 0
+		attrAxes := attrInts(n, "axes", nil)
+		ins := rdInputsOf(n)
+		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := checkInputs(n, in, 1); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			if err := checkDType(n, "data", x, numericTypes...); err != nil {
+				return nil, err
+			}
+			axes := attrAxes
+			if ins.present(in, 1) {
+				v, ok := IntValues(in[1])
+				if !ok {
+					return nil, n.Errorf(ErrInvalidArgument, "axes must be int64, got %v", in[1].DType())
+				}
+				axes = v
+			}
+			if len(axes) == 0 && noop {
+				out := Alloc(ctx, x.DType(), x.Shape())
+				rdCopy(out, x)
+				return []*tensor.Tensor{out}, nil
+			}
+			mask := make([]bool, x.Rank())
+			if len(axes) == 0 {
+				for d := range mask {
+					mask[d] = true
+				}
+			}
+			for _, a := range axes {
+				d, err := rdAxis(a, x.Rank())
+				if err != nil {
+					return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+				}
+				mask[d] = true
+			}
+			res, err := rdReduce(ctx, op, x, mask, keep)
+			if err != nil {
+				return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+			}
+			return []*tensor.Tensor{res}, nil
+		}), nil
+	}
+}
+
+// rdCopy copies src's elements into dst, of the same dtype and size.
+func rdCopy(dst, src *tensor.Tensor) {
+	switch d := dst.Data().(type) {
+	case []float32:
+		copy(d, src.Float32s())
+	case []float64:
+		copy(d, src.Float64s())
+	case []int8:
+		copy(d, src.Int8s())
+	case []uint8:
+		copy(d, src.Uint8s())
+	case []int32:
+		copy(d, src.Int32s())
+	case []int64:
+		copy(d, src.Int64s())
+	case []bool:
+		copy(d, src.Bools())
+	case [][]byte:
+		copy(d, src.Strings())
+	}
+}
+
+// rdFold calls f for every element of x (of shape in) with the index of
+// its slot in acc, laid out in the kept shape keep, and stores the result
+// there.
+func rdFold(x []float64, in, keep tensor.Shape, acc []float64, f func(a, v float64, i int) float64) {
+	forEachRun(in, []tensor.Shape{keep}, func(xo int, offs []int, cnt int, steps []int) {
+		o, st := offs[0], steps[0]
+		for j := 0; j < cnt; j++ {
+			acc[o+j*st] = f(acc[o+j*st], x[xo+j], o+j*st)
+		}
+	})
+}
+
+// rdReduce reduces x over the dimensions set in mask, computing in
+// float64. An empty reduction gives the op's identity: 0 for the sums,
+// 1 for Prod, -Inf (or the dtype's least value) for Max and +Inf (or the
+// greatest) for Min, log(0) for the logarithms and NaN for Mean.
+func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, keepDims bool) (*tensor.Tensor, error) {
+	keep, outShape := reducedShapes(x.Shape(), mask, keepDims)
+	count := 1
+	for d, red := range mask {
+		if red {
+			count *= x.Shape()[d]
+		}
+	}
+	v, _ := rdF64(x)
+	acc := make([]float64, keep.NumElements())
+	init := 0.0
+	var f func(a, v float64, i int) float64
+	switch op {
+	case "Sum", "Mean", "LogSum":
+		f = func(a, v float64, _ int) float64 { return a + v }
+	case "SumSquare", "L2":
+		f = func(a, v float64, _ int) float64 { return a + v*v }
+	case "L1":
+		f = func(a, v float64, _ int) float64 { return a + math.Abs(v) }
+	case "Prod":
+		init = 1
+		f = func(a, v float64, _ int) float64 { return a * v }
+	case "Max", "LogSumExp":
+		init = math.Inf(-1)
+		f = func(a, v float64, _ int) float64 {
+			if v > a || math.IsNaN(v) {
+				return v
+			}
+			return a
+		}
+	case "Min":
+		init = math.Inf(1)
+		f = func(a, v float64, _ int) float64 {
+			if v < a || math.IsNaN(v) {
+				return v
+			}
+			return a
+		}
+	default:
+		return nil, errorf("unknown reduction %s", op)
+	}
+	for i := range acc {
+		acc[i] = init
+	}
+	rdFold(v, x.Shape(), keep, acc, f)
+	switch op {
+	case "Mean":
+		for i := range acc {
+			acc[i] /= float64(count)
+		}
+	case "L2":
+		for i := range acc {
+			acc[i] = math.Sqrt(acc[i])
+		}
+	case "LogSum":
+		for i := range acc {
+			acc[i] = math.Log(acc[i])
+		}
+	case "LogSumExp":
+		m := acc
+		sum := make([]float64, len(m))
+		rdFold(v, x.Shape(), keep, sum, func(a, v float64, i int) float64 {
+			if math.IsInf(m[i], 0) {
+				return a + math.Exp(v)
+			}
+			return a + math.Exp(v-m[i])
+		})
+		for i := range sum {
+			if math.IsInf(m[i], 0) {
+				sum[i] = math.Log(sum[i])
+				continue
+			}
+			sum[i] = math.Log(sum[i]) + m[i]
+		}
+		acc = sum
+	case "Max", "Min":
+		if !isFloat(x.DType()) && count == 0 {
+			lo, hi := rdIntRange(x.DType())
+			for i := range acc {
+				if op == "Max" {
+					acc[i] = lo
+				} else {
+					acc[i] = hi
+				}
+			}
+		}
+	}
+	return rdStore(ctx, x.DType(), outShape, acc), nil
+}
+
+// rdIntRange is the least and greatest value of an integer dtype.
+func rdIntRange(dt tensor.DType) (lo, hi float64) {
+	switch dt {
+	case tensor.Int8:
+		return math.MinInt8, math.MaxInt8
+	case tensor.Uint8:
+		return 0, math.MaxUint8
+	case tensor.Int32:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+// rdBuildArg makes ONNX ArgMax (isMax) and ArgMin: the int64 index of the
+// first (or with select_last_index the last) extreme along axis (default
+// 0), the axis kept as size 1 unless keepdims is 0. A NaN counts as the
+// extreme, as in NumPy.
+func rdBuildArg(isMax bool) Builder {
+	return func(n Node) (Kernel, error) {
+		axisAttr := attrInt(n, "axis", 0)
+		keep := attrInt(n, "keepdims", 1) != 0
+		last := attrInt(n, "select_last_index", 0) != 0
+		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := checkInputs(n, in, 1); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			if err := checkDType(n, "data", x, numericTypes...); err != nil {
+				return nil, err
+			}
+			axis, err := rdAxis(axisAttr, x.Rank())
+			if err != nil {
+				return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+			}
+			outer, cnt, inner := rdSplit(x.Shape(), axis)
+			if cnt == 0 {
+				return nil, n.Errorf(ErrInvalidArgument, "cannot take the arg extreme of an empty axis (shape %v)", x.Shape())
+			}
+			var outShape tensor.Shape
+			for d, e := range x.Shape() {
+				if d != axis {
+					outShape = append(outShape, e)
+				} else if keep {
+					outShape = append(outShape, 1)
+				}
+			}
+			v, _ := rdF64(x)
+			res, o := NewLikeCtx[int64](ctx, tensor.Int64, outShape)
+			better := func(c, b float64) bool {
+				if math.IsNaN(b) {
+					return false
+				}
+				if math.IsNaN(c) {
+					return true
+				}
+				if isMax {
+					return c > b || last && c == b
+				}
+				return c < b || last && c == b
+			}
+			for i := 0; i < outer; i++ {
+				for k := 0; k < inner; k++ {
+					base := i*cnt*inner + k
+					best, bi := v[base], 0
+					for j := 1; j < cnt; j++ {
+						if c := v[base+j*inner]; better(c, best) {
+							best, bi = c, j
+						}
+					}
+					o[i*inner+k] = int64(bi)
+				}
+			}
+			return []*tensor.Tensor{res}, nil
+		}), nil
+	}
+}
