@@ -18,10 +18,12 @@ func init() {
 	for _, op := range []string{
 		"Shape", "Size", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
 		"Slice", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
+		"Gather", "GatherElements", "GatherND", "ScatterElements", "ScatterND",
 	} {
 		register(op, kernel)
 	}
 	register("Split", shSplit)
+	register("Scatter", shScatter)
 }
 
 // shEmit adds a node of the kernel OnnxOp(op) reading n's inputs (absent
