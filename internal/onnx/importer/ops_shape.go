@@ -19,11 +19,14 @@ func init() {
 		"Shape", "Size", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
 		"Slice", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
 		"Gather", "GatherElements", "GatherND", "ScatterElements", "ScatterND",
+		"Pad", "Range", "Trilu", "OneHot", "NonZero", "Compress", "ReverseSequence",
 	} {
 		register(op, kernel)
 	}
 	register("Split", shSplit)
 	register("Scatter", shScatter)
+	register("ConstantOfShape", shConstantOfShape)
+	register("EyeLike", shEyeLike)
 }
 
 // shEmit adds a node of the kernel OnnxOp(op) reading n's inputs (absent
