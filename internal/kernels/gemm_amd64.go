@@ -94,3 +94,37 @@ func biasRelu32(dst, bias []float32, relu bool) bool {
 	biasReluVV(&dst[0], &bias[0], len(dst), relu)
 	return true
 }
+
+//go:noescape
+func maxPoolPixels(dst, src *float32, c, npix, dstStep, srcStep int, offs *int, noffs int)
+
+// maxPool32 is maxPool32Go through the vector loop where the CPU has
+// AVX2.
+func maxPool32(dst, src []float32, c, npix, dstStep, srcStep int, offs []int) {
+	if npix == 0 || c == 0 {
+		return
+	}
+	if !haveSgemmAsm || len(offs) == 0 {
+		maxPool32Go(dst, src, c, npix, dstStep, srcStep, offs)
+		return
+	}
+	checkMaxPool32(dst, src, c, npix, dstStep, srcStep, offs)
+	maxPoolPixels(&dst[0], &src[0], c, npix, dstStep, srcStep, &offs[0], len(offs))
+}
+
+//go:noescape
+func maxNaNVV(dst, src *float32, n int)
+
+// maxNaNInto32 sets dst[i] = src[i] where src[i] > dst[i] or src[i] is
+// NaN, over len(dst), which src must cover.
+func maxNaNInto32(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	if !haveSgemmAsm {
+		maxNaNInto32Go(dst, src)
+		return
+	}
+	_ = src[len(dst)-1]
+	maxNaNVV(&dst[0], &src[0], len(dst))
+}

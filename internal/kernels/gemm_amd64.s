@@ -248,3 +248,121 @@ brstore1:
 brdone:
 	VZEROUPPER
 	RET
+
+// func maxPoolPixels(dst, src *float32, c, npix, dstStep, srcStep int, offs *int, noffs int)
+//
+// For each of npix pixels, dst[ch] = the running 'if v > d { d = v }'
+// from d = -Inf over src[offs[t]+ch] for t < noffs, for ch < c; then dst
+// moves on by dstStep and src by srcStep elements. MAXPS with the window
+// value first and the running maximum second is exactly that comparison
+// (a NaN, or an equal zero, keeps the running maximum).
+TEXT ·maxPoolPixels(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ npix+24(FP), R8
+	MOVQ dstStep+32(FP), R9
+	SHLQ $2, R9
+	MOVQ srcStep+40(FP), R10
+	SHLQ $2, R10
+	MOVL $0xff800000, AX
+	MOVQ AX, X15
+	VBROADCASTSS X15, Y15
+
+mpPix:
+	TESTQ R8, R8
+	JEQ   mpDone
+	XORQ  BX, BX // channel offset in bytes
+	MOVQ  c+16(FP), CX
+
+mpCh8:
+	CMPQ CX, $8
+	JLT  mpCh1
+	VMOVAPS Y15, Y0
+	MOVQ offs+48(FP), DX
+	MOVQ noffs+56(FP), R11
+
+mpTap8:
+	MOVQ    (DX), R12
+	LEAQ    (SI)(R12*4), R12
+	VMOVUPS (R12)(BX*1), Y1
+	VMAXPS  Y0, Y1, Y0
+	ADDQ    $8, DX
+	DECQ    R11
+	JNE     mpTap8
+	VMOVUPS Y0, (DI)(BX*1)
+	ADDQ    $32, BX
+	SUBQ    $8, CX
+	JMP     mpCh8
+
+mpCh1:
+	TESTQ CX, CX
+	JEQ   mpNext
+	VMOVAPS X15, X0
+	MOVQ offs+48(FP), DX
+	MOVQ noffs+56(FP), R11
+
+mpTap1:
+	MOVQ   (DX), R12
+	LEAQ   (SI)(R12*4), R12
+	VMOVSS (R12)(BX*1), X1
+	VMAXSS X0, X1, X0
+	ADDQ   $8, DX
+	DECQ   R11
+	JNE    mpTap1
+	VMOVSS X0, (DI)(BX*1)
+	ADDQ   $4, BX
+	DECQ   CX
+	JMP    mpCh1
+
+mpNext:
+	ADDQ R9, DI
+	ADDQ R10, SI
+	DECQ R8
+	JMP  mpPix
+
+mpDone:
+	VZEROUPPER
+	RET
+
+// func maxNaNVV(dst, src *float32, n int)
+//
+// dst[i] = src[i] where src[i] > dst[i] or src[i] is NaN, for i < n: the
+// running maximum of a Max reduction, which a NaN takes over and keeps.
+// MAXPS with src first keeps dst on a NaN in either; the blend then puts
+// a NaN of src in.
+TEXT ·maxNaNVV(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+mn8:
+	CMPQ      CX, $8
+	JLT       mntail
+	VMOVUPS   (SI), Y0
+	VMOVUPS   (DI), Y1
+	VMAXPS    Y1, Y0, Y2
+	VCMPPS    $3, Y0, Y0, Y3
+	VBLENDVPS Y3, Y0, Y2, Y2
+	VMOVUPS   Y2, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       mn8
+
+mntail:
+	TESTQ     CX, CX
+	JEQ       mndone
+	VMOVSS    (SI), X0
+	VMOVSS    (DI), X1
+	VMAXSS    X1, X0, X2
+	VCMPSS    $3, X0, X0, X3
+	VBLENDVPS X3, X0, X2, X2
+	VMOVSS    X2, (DI)
+	ADDQ      $4, SI
+	ADDQ      $4, DI
+	DECQ      CX
+	JMP       mntail
+
+mndone:
+	VZEROUPPER
+	RET

@@ -18,3 +18,11 @@ func maxInto32(dst, src []float32) { maxInto32Go(dst, src) }
 
 // biasRelu32 reports false: there is no vector loop in this build.
 func biasRelu32(dst, bias []float32, relu bool) bool { return false }
+
+// maxPool32 is maxPool32Go in this build.
+func maxPool32(dst, src []float32, c, npix, dstStep, srcStep int, offs []int) {
+	maxPool32Go(dst, src, c, npix, dstStep, srcStep, offs)
+}
+
+// maxNaNInto32 is maxNaNInto32Go in this build.
+func maxNaNInto32(dst, src []float32) { maxNaNInto32Go(dst, src) }

@@ -92,6 +92,10 @@ func buildPool(kind poolKind, v2 bool) Builder {
 			out := Alloc(ctx, x.DType(), tensor.Shape{xs[0], g.outH, g.outW, xs[3]})
 			switch x.DType() {
 			case tensor.Float32:
+				if kind == poolMax {
+					maxPoolF32(ctx, Slice[float32](x), xs[0], xs[3], sp, g, Slice[float32](out))
+					break
+				}
 				pool(ctx, kind, Slice[float32](x), xs[0], xs[3], sp, g, Slice[float32](out), float32(math.Inf(-1)))
 			case tensor.Float64:
 				pool(ctx, kind, Slice[float64](x), xs[0], xs[3], sp, g, Slice[float64](out), math.Inf(-1))
@@ -178,4 +182,164 @@ func maxInto[T Real](dst, src []T) {
 			dst[i] = v
 		}
 	}
+}
+
+// maxPoolF32 is pool's maximum for float32, through maxPool32: a run of
+// output pixels whose windows lie wholly inside the image at a time, and
+// each other pixel with its window clipped.
+func maxPoolF32(ctx context.Context, x []float32, batch, c int, sp spatial, g geometry, out []float32) {
+	rows := batch * g.outH
+	// Output columns oxLo..oxHi-1 have their whole window inside the row.
+	oxLo := min(g.outW, (g.padLeft+sp.strideW-1)/sp.strideW)
+	oxHi := oxLo
+	if g.inW-g.kW+g.padLeft >= 0 {
+		oxHi = max(oxLo, min(g.outW, (g.inW-g.kW+g.padLeft)/sp.strideW+1))
+	}
+	parallelFor(ctx, rows, rows*g.outW*g.kH*g.kW*c, func(lo, hi int) {
+		var buf [64]int
+		offs := buf[:0]
+		if g.kH*g.kW > len(buf) {
+			offs = make([]int, 0, g.kH*g.kW)
+		}
+		// window lists the taps of rows y0..y1 and columns x0..x1 from
+		// the top-left one.
+		window := func(y0, y1, x0, x1 int) []int {
+			offs = offs[:0]
+			for iy := y0; iy < y1; iy++ {
+				for ix := x0; ix < x1; ix++ {
+					offs = append(offs, ((iy-y0)*g.inW+ix-x0)*c)
+				}
+			}
+			return offs
+		}
+		for r := lo; r < hi; r++ {
+			b, oy := r/g.outH, r%g.outH
+			y0 := oy*sp.strideH - g.padTop
+			y1 := min(y0+g.kH, g.inH)
+			y0 = max(y0, 0)
+			dst := out[r*g.outW*c:]
+			if y1 <= y0 {
+				maxPool32(dst, nil, c, g.outW, c, 0, nil)
+				continue
+			}
+			img := x[((b*g.inH+y0)*g.inW)*c:]
+			for ox := 0; ox < g.outW; ox++ {
+				if ox == oxLo && oxLo < oxHi {
+					x0 := ox*sp.strideW - g.padLeft
+					maxPool32(dst[ox*c:], img[x0*c:], c, oxHi-oxLo, c, sp.strideW*c, window(y0, y1, 0, g.kW))
+					ox = oxHi - 1
+					continue
+				}
+				x0 := ox*sp.strideW - g.padLeft
+				x1 := min(x0+g.kW, g.inW)
+				x0 = max(x0, 0)
+				if x1 <= x0 {
+					maxPool32(dst[ox*c:], nil, c, 1, c, 0, nil)
+					continue
+				}
+				maxPool32(dst[ox*c:], img[x0*c:], c, 1, c, 0, window(y0, y1, x0, x1))
+			}
+		}
+	})
+}
+
+// checkMaxPool32 panics, as an index out of range does, unless every
+// element maxPool32 reads or writes lies in dst and src.
+func checkMaxPool32(dst, src []float32, c, npix, dstStep, srcStep int, offs []int) {
+	_ = dst[(npix-1)*dstStep+c-1]
+	hi := 0
+	for _, o := range offs {
+		if o < 0 {
+			panic("kernels: negative pooling offset")
+		}
+		hi = max(hi, o)
+	}
+	if len(offs) > 0 {
+		_ = src[hi+(npix-1)*srcStep+c-1]
+	}
+}
+
+// maxPool32Go is the portable maxPool32: for each of npix pixels,
+//
+//	d := -Inf; for each t { if v := src[offs[t]+ch]; v > d { d = v } }; dst[ch] = d
+//
+// for ch < c, then dst moves on by dstStep and src by srcStep elements.
+// A NaN never wins, so a window of NaNs (or none) gives -Inf.
+func maxPool32Go(dst, src []float32, c, npix, dstStep, srcStep int, offs []int) {
+	if npix == 0 || c == 0 {
+		return
+	}
+	checkMaxPool32(dst, src, c, npix, dstStep, srcStep, offs)
+	lowest := float32(math.Inf(-1))
+	for p := 0; p < npix; p++ {
+		d := dst[p*dstStep : p*dstStep+c]
+		for i := range d {
+			d[i] = lowest
+		}
+		for _, o := range offs {
+			maxInto32Go(d, src[o+p*srcStep:])
+		}
+	}
+}
+
+// maxNaNInto32Go is the portable maxNaNInto32.
+func maxNaNInto32Go(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		if v > dst[i] || v != v {
+			dst[i] = v
+		}
+	}
+}
+
+// reduceMaxF32 computes a float32 Max reduction whose reduced dimensions
+// (of in, with keep its kept shape) are one contiguous block with at least
+// eight elements after it, as a global max pool over H and W of NHWC is:
+// each run of inner elements is folded into the output by the vector loop,
+// with reduceFloat's semantics (a NaN wins and stays). It returns nil for
+// any other reduction.
+func reduceMaxF32(ctx context.Context, x []float32, in, keep, outShape tensor.Shape) *tensor.Tensor {
+	d0, d1 := -1, -1
+	for d := range in {
+		if keep[d] != in[d] {
+			if d0 < 0 {
+				d0 = d
+			}
+			d1 = d + 1
+		}
+	}
+	if d0 < 0 {
+		return nil
+	}
+	for d := d0; d < d1; d++ {
+		if keep[d] == in[d] && in[d] != 1 {
+			return nil
+		}
+	}
+	outer, red, inner := 1, 1, 1
+	for d := range in {
+		switch {
+		case d < d0:
+			outer *= in[d]
+		case d < d1:
+			red *= in[d]
+		default:
+			inner *= in[d]
+		}
+	}
+	if inner < 8 || red == 0 || outer == 0 {
+		return nil
+	}
+	res, o := NewLikeCtx[float32](ctx, tensor.Float32, outShape)
+	lowest := float32(math.Inf(-1))
+	for ob := 0; ob < outer; ob++ {
+		dst := o[ob*inner : (ob+1)*inner]
+		for i := range dst {
+			dst[i] = lowest
+		}
+		for r := 0; r < red; r++ {
+			maxNaNInto32(dst, x[(ob*red+r)*inner:])
+		}
+	}
+	return res
 }

@@ -123,6 +123,11 @@ func buildReduce(n Node) (Kernel, error) {
 // as TensorFlow's float32 accumulation). An empty Mean is NaN, an empty
 // Max is -Inf and an empty Min +Inf, as in TensorFlow.
 func reduceFloat[T Float](ctx context.Context, op string, x *tensor.Tensor, keep, outShape tensor.Shape, count int) *tensor.Tensor {
+	if xf, ok := any(Slice[T](x)).([]float32); ok && op == "Max" {
+		if res := reduceMaxF32(ctx, xf, x.Shape(), keep, outShape); res != nil {
+			return res
+		}
+	}
 	acc := scratch[float64](ctx, keep.NumElements())
 	var add func(a float64, v T) float64
 	init := 0.0
