@@ -102,7 +102,7 @@ func TestReduceMaxF32(t *testing.T) {
 		{tensor.Shape{1, 28, 28, 64}, []bool{false, true, true, false}, true},
 		{tensor.Shape{3, 4, 9}, []bool{false, true, false}, true},
 		{tensor.Shape{4, 1, 3, 11}, []bool{false, false, true, false}, true},
-		{tensor.Shape{2, 5, 7, 3}, []bool{false, true, true, false}, false}, // inner too short
+		{tensor.Shape{2, 5, 7, 3}, []bool{false, true, true, false}, false},  // inner too short
 		{tensor.Shape{2, 5, 3, 16}, []bool{false, true, false, true}, false}, // not contiguous
 		{tensor.Shape{2, 5, 16}, []bool{true, false, false}, true},
 	}
