@@ -20,6 +20,7 @@ func init() {
 		"Slice", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
 		"Gather", "GatherElements", "GatherND", "ScatterElements", "ScatterND",
 		"Pad", "Range", "Trilu", "OneHot", "NonZero", "Compress", "ReverseSequence",
+		"CumSum", "TopK", "Unique",
 	} {
 		register(op, kernel)
 	}
