@@ -1,4 +1,5 @@
 // Package worker runs one model as a separate process: it loads the
-// SavedModel, then serves the SageMaker container contract over a unix
-// socket or TCP and reports readiness to the process that started it.
+// SavedModel or ONNX model, then serves the SageMaker container contract
+// over a unix socket or TCP and reports readiness to the process that
+// started it.
 package worker

@@ -20,6 +20,7 @@ import (
 	"inferd/internal/artifact"
 	"inferd/internal/engine"
 	"inferd/internal/modelserver"
+	"inferd/internal/onnx/importer"
 )
 
 // The SageMaker container conventions a worker follows when it runs as a
@@ -47,7 +48,10 @@ const DefaultShutdownGrace = 60 * time.Second
 // Config configures Run.
 type Config struct {
 	// ModelDir is the unpacked model data, or a SavedModel directory. The
-	// SavedModel may sit at any depth. If empty, DefaultModelDir is used.
+	// SavedModel may sit at any depth. A tree that holds a .onnx file and
+	// no SavedModel is served as an ONNX model (artifact.Detect), at the
+	// version of the numeric directory holding the file, else 1. If empty,
+	// DefaultModelDir is used.
 	ModelDir string
 	// ModelName is the name the model is served under, the default of
 	// /invocations. If empty, SAGEMAKER_TFS_DEFAULT_MODEL_NAME is used,
@@ -184,14 +188,20 @@ type served struct {
 // first so that nothing connects to a worker that cannot answer.
 func start(ctx context.Context, cfg *Config) (*served, []net.Listener, error) {
 	envName := cfg.Getenv(EnvDefaultModelName)
-	dir, err := artifact.FindSavedModel(cfg.ModelDir, envName)
+	path, err := findModel(cfg.ModelDir, envName)
 	if err != nil {
 		return nil, nil, err
 	}
+	// dir is the model's directory, which names it; for an ONNX model it
+	// holds the .onnx file.
+	dir := path
+	if artifact.IsONNXFile(path) {
+		dir = filepath.Dir(path)
+	}
 	t0 := cfg.Now()
-	m, err := engine.Load(ctx, dir, engine.Options{Logger: cfg.Logger})
+	m, err := loadModel(ctx, path, cfg.Logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading the model in %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("loading the model in %s: %w", path, err)
 	}
 	loaded := cfg.Now().Sub(t0)
 
@@ -230,13 +240,59 @@ func start(ctx context.Context, cfg *Config) (*served, []net.Listener, error) {
 		Logger:       cfg.Logger,
 		Now:          cfg.Now,
 	})
-	return &served{handler: h, name: name, version: m.Version(), dir: dir, loaded: loaded}, listeners, nil
+	return &served{handler: h, name: name, version: m.Version(), dir: path, loaded: loaded}, listeners, nil
+}
+
+// findModel returns the model the worker serves from root: a SavedModel
+// directory, or, when the tree holds a .onnx file and no SavedModel (told
+// by content, whatever the image), the .onnx file.
+func findModel(root, envName string) (string, error) {
+	if artifact.Detect(root) == artifact.ONNX {
+		return artifact.FindONNX(root, envName)
+	}
+	return artifact.FindSavedModel(root, envName)
+}
+
+// loadModel loads the SavedModel directory or the .onnx file at path.
+func loadModel(ctx context.Context, path string, log *slog.Logger) (modelserver.Model, error) {
+	opts := engine.Options{Logger: log}
+	if !artifact.IsONNXFile(path) {
+		return engine.Load(ctx, path, opts)
+	}
+	m, err := importer.Load(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return onnxModel{m, onnxVersion(path)}, nil
+}
+
+// onnxModel is an ONNX model served at the version its place in the
+// model data gives it.
+type onnxModel struct {
+	*engine.Model
+	version int64
+}
+
+// Version is the model's numeric version.
+func (m onnxModel) Version() int64 { return m.version }
+
+// onnxVersion is the version of the ONNX model in file: the numeric
+// directory that holds it (model/1/model.onnx), else 1, since an ONNX
+// file carries no version TF Serving could report.
+func onnxVersion(file string) int64 {
+	if base := filepath.Base(filepath.Dir(file)); artifact.IsVersion(base) {
+		if v, err := strconv.ParseInt(base, 10, 64); err == nil {
+			return v
+		}
+	}
+	return 1
 }
 
 // catalog loads the models in the model data on demand, as the
 // TensorFlow Serving container serves them all: a model is a directory of
-// numeric version directories, named after that directory ("model" for
-// the root), and every version is served.
+// numeric version directories, each holding a SavedModel or a .onnx file,
+// named after that directory ("model" for the root), and every version is
+// served.
 type catalog struct {
 	root   string
 	served map[string]string // a name the worker serves -> its model directory
@@ -276,7 +332,7 @@ func (c *catalog) load(ctx context.Context, name string, version int64) (modelse
 	dir, best := "", int64(-1)
 	for _, e := range entries {
 		v, err := strconv.ParseInt(e.Name(), 10, 64)
-		if !e.IsDir() || !artifact.IsVersion(e.Name()) || err != nil || !hasSavedModel(filepath.Join(base, e.Name())) {
+		if !e.IsDir() || !artifact.IsVersion(e.Name()) || err != nil || !hasModel(filepath.Join(base, e.Name())) {
 			continue
 		}
 		if version == v || version == modelserver.Latest && v > best {
@@ -286,7 +342,14 @@ func (c *catalog) load(ctx context.Context, name string, version int64) (modelse
 	if dir == "" {
 		return nil, modelserver.ErrNotFound
 	}
-	return engine.Load(ctx, dir, engine.Options{Logger: c.log})
+	if !hasSavedModel(dir) {
+		file, err := artifact.FindONNX(dir, "")
+		if err != nil {
+			return nil, err
+		}
+		dir = file
+	}
+	return loadModel(ctx, dir, c.log)
 }
 
 // scan finds every model in the model data. Symbolic links are not
@@ -294,7 +357,7 @@ func (c *catalog) load(ctx context.Context, name string, version int64) (modelse
 func (c *catalog) scan() {
 	c.models = map[string]string{}
 	filepath.WalkDir(c.root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || d.Name() != "saved_model.pb" && d.Name() != "saved_model.pbtxt" {
+		if err != nil || !d.Type().IsRegular() || d.Name() != "saved_model.pb" && d.Name() != "saved_model.pbtxt" && !artifact.IsONNXFile(d.Name()) {
 			return nil
 		}
 		vdir := filepath.Dir(path)
@@ -307,6 +370,21 @@ func (c *catalog) scan() {
 		}
 		return nil
 	})
+}
+
+// hasModel reports whether dir directly holds a SavedModel or a .onnx
+// file.
+func hasModel(dir string) bool {
+	if hasSavedModel(dir) {
+		return true
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Type().IsRegular() && artifact.IsONNXFile(e.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasSavedModel(dir string) bool {

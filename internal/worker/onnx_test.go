@@ -1,0 +1,346 @@
+package worker
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"inferd/internal/artifact"
+	"inferd/internal/onnx/pb"
+	"inferd/internal/testutil"
+)
+
+// onnxUnary is one unary node of a test ONNX model: op reads the graph
+// input in (a float tensor whose first dimension is the batch) and writes
+// the graph output out.
+type onnxUnary struct {
+	op, in, out string
+	dims        int // rank of in and out, at least 1
+}
+
+// onnxBytes returns the bytes of an opset-17 ONNX model made of nodes,
+// using only ops the importer has converted since it first landed.
+func onnxBytes(t testing.TB, nodes ...onnxUnary) []byte {
+	t.Helper()
+	vi := func(name string, rank int) *pb.ValueInfoProto {
+		shape := &pb.TensorShapeProto{}
+		for i := range rank {
+			d := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}
+			if i == 0 {
+				d = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}}
+			}
+			shape.Dim = append(shape.Dim, d)
+		}
+		return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
+			TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: shape}}}}
+	}
+	g := &pb.GraphProto{Name: "test"}
+	for i, n := range nodes {
+		g.Node = append(g.Node, &pb.NodeProto{OpType: n.op, Input: []string{n.in}, Output: []string{n.out}, Name: n.op + string(rune('a'+i))})
+		g.Input = append(g.Input, vi(n.in, n.dims))
+		g.Output = append(g.Output, vi(n.out, n.dims))
+	}
+	b, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 17}}, Graph: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeTree writes files (slash-separated paths under root) with their
+// bodies.
+func writeTree(t testing.TB, root string, files map[string][]byte) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// writeTarGz writes files into a gzipped tar archive at path, with
+// relative member names as Python's tarfile writes them.
+func writeTarGz(t testing.TB, path string, files map[string][]byte) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	for name, body := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []interface{ Close() error }{tw, zw, f} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// jsonEqual reports whether two JSON documents hold the same values.
+func jsonEqual(t testing.TB, got, want string) bool {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		return false
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad want %q: %v", want, err)
+	}
+	return reflect.DeepEqual(g, w)
+}
+
+// TestRunServesONNX serves ONNX models laid out as model data is, over
+// the container contract and the TF Serving REST API, with input and
+// output names holding ':', '.' and '/'.
+func TestRunServesONNX(t *testing.T) {
+	multi := onnxBytes(t, onnxUnary{"Relu", "x:0", "y/relu", 2}, onnxUnary{"Neg", "b.in", "neg.out", 1})
+	single := onnxBytes(t, onnxUnary{"Abs", "pixels", "abs", 2})
+	negate := onnxBytes(t, onnxUnary{"Neg", "pixels", "abs", 2})
+	type call struct {
+		name, path, ctype, attrs, body string
+		status                         int
+		want                           string // JSON compared by value, or an error substring
+	}
+	tests := []struct {
+		name    string
+		files   map[string][]byte
+		env     string
+		model   string // the name the worker reports
+		version int64
+		calls   []call
+	}{
+		{
+			name:  "bare model.onnx at the root",
+			files: map[string][]byte{"model.onnx": multi, "code/inference.py": []byte("#")},
+			model: "model", version: 1,
+			calls: []call{
+				{"instances", "/invocations", "application/json", "",
+					`{"instances": [{"x:0": [-1, 2], "b.in": 3}, {"x:0": [4, -5], "b.in": -6}]}`, 200,
+					`{"predictions": [{"y/relu": [0, 2], "neg.out": -3}, {"y/relu": [4, 0], "neg.out": 6}]}`},
+				{"inputs", "/v1/models/model:predict", "application/json", "",
+					`{"inputs": {"x:0": [[-1, 2]], "b.in": [7]}}`, 200,
+					`{"outputs": {"y/relu": [[0, 2]], "neg.out": [-7]}}`},
+				{"version 1", "/v1/models/model/versions/1:predict", "application/json", "",
+					`{"inputs": {"x:0": [[1, 1]], "b.in": [0.5]}}`, 200,
+					`{"outputs": {"y/relu": [[1, 1]], "neg.out": [-0.5]}}`},
+				{"tfs-model-version", "/invocations", "application/json", "tfs-model-version=1",
+					`{"instances": [{"x:0": [-3, 3], "b.in": 1}]}`, 200,
+					`{"predictions": [{"y/relu": [0, 3], "neg.out": -1}]}`},
+				{"missing input", "/invocations", "application/json", "",
+					`{"instances": [{"x:0": [1, 2]}]}`, 400, "b.in"},
+				{"no version 2", "/v1/models/model/versions/2:predict", "application/json", "",
+					`{"inputs": {"x:0": [[1, 1]], "b.in": [1]}}`, 404, "Servable not found"},
+			},
+		},
+		{
+			name:  "single input takes bare instances",
+			files: map[string][]byte{"export/net.onnx": single},
+			model: "export", version: 1,
+			calls: []call{
+				{"bare list", "/invocations", "application/json", "", `[[-1.5, 2], [3, -4]]`, 200,
+					`{"predictions": [[1.5, 2], [3, 4]]}`},
+				{"instances", "/v1/models/export:predict", "application/json", "", `{"instances": [[-1, -2]]}`, 200,
+					`{"predictions": [[1, 2]]}`},
+				{"csv", "/invocations", "text/csv", "", "-1,-2\n3,-4", 200,
+					`{"predictions": [[1, 2], [3, 4]]}`},
+			},
+		},
+		{
+			name: "version directories",
+			files: map[string][]byte{
+				"resnet/1/model.onnx": negate,
+				"resnet/7/model.onnx": single,
+			},
+			model: "resnet", version: 7,
+			calls: []call{
+				{"latest", "/invocations", "application/json", "", `{"instances": [[-1, 2]]}`, 200,
+					`{"predictions": [[1, 2]]}`},
+				{"older version on demand", "/v1/models/resnet/versions/1:predict", "application/json", "",
+					`{"instances": [[-1, 2]]}`, 200, `{"predictions": [[1, -2]]}`},
+				{"by custom attributes", "/invocations", "application/json", "tfs-model-name=resnet,tfs-model-version=1",
+					`{"instances": [[5, 6]]}`, 200, `{"predictions": [[-5, -6]]}`},
+			},
+		},
+		{
+			name: "SAGEMAKER_TFS_DEFAULT_MODEL_NAME picks among models",
+			files: map[string][]byte{
+				"a/1/model.onnx": negate,
+				"b/1/model.onnx": single,
+			},
+			env:   "b",
+			model: "b", version: 1,
+			calls: []call{
+				{"default", "/invocations", "application/json", "", `{"instances": [[-1, 2]]}`, 200,
+					`{"predictions": [[1, 2]]}`},
+				{"the other model", "/invocations", "application/json", "tfs-model-name=a",
+					`{"instances": [[-1, 2]]}`, 200, `{"predictions": [[1, -2]]}`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// t.TempDir's name is numeric, which a model directory's
+			// name must not be here.
+			root := filepath.Join(t.TempDir(), "ml-model")
+			writeTree(t, root, tt.files)
+			sock := socketPath(t)
+			w := startWorker(t, Config{ModelDir: root, Socket: sock, Getenv: func(k string) string {
+				if k == EnvDefaultModelName {
+					return tt.env
+				}
+				return ""
+			}})
+			if w.ready != "READY" {
+				t.Fatalf("readiness line %q, want READY", w.ready)
+			}
+			c := unixClient(sock)
+			resp, err := c.Get("http://worker/v1/models/" + tt.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var status struct {
+				Versions []struct {
+					Version string `json:"version"`
+					State   string `json:"state"`
+				} `json:"model_version_status"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&status)
+			resp.Body.Close()
+			if err != nil || len(status.Versions) == 0 || status.Versions[0].Version != itoa(tt.version) || status.Versions[0].State != "AVAILABLE" {
+				t.Errorf("model status of %s = %+v, %v; want version %d AVAILABLE", tt.model, status, err, tt.version)
+			}
+			for _, tc := range tt.calls {
+				t.Run(tc.name, func(t *testing.T) {
+					code, body := post(t, c, tc.path, tc.ctype, tc.attrs, tc.body)
+					if code != tc.status {
+						t.Fatalf("status %d, want %d: %s", code, tc.status, body)
+					}
+					if tc.status == 200 && !jsonEqual(t, body, tc.want) || tc.status != 200 && !strings.Contains(body, tc.want) {
+						t.Errorf("got %s, want %s", body, tc.want)
+					}
+				})
+			}
+		})
+	}
+}
+
+func itoa(v int64) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestRunONNXArtifact serves a model.tar.gz holding only a .onnx file, as
+// the data plane does: fetched and unpacked by the artifact cache, then
+// handed to the worker.
+func TestRunONNXArtifact(t *testing.T) {
+	src := t.TempDir()
+	tarball := filepath.Join(src, "model.tar.gz")
+	writeTarGz(t, tarball, map[string][]byte{"model.onnx": onnxBytes(t, onnxUnary{"Relu", "input_1", "dense", 2})})
+	cache, err := artifact.New(artifact.Config{Dir: filepath.Join(t.TempDir(), "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := cache.Fetch(context.Background(), "file://"+tarball, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := socketPath(t)
+	w := startWorker(t, Config{ModelDir: dir, Socket: sock})
+	if w.ready != "READY" {
+		t.Fatalf("readiness line %q, want READY", w.ready)
+	}
+	code, body := post(t, unixClient(sock), "/invocations", "application/json", "", `{"instances": [[-0.25, 0.75]]}`)
+	if want := `{"predictions": [[0, 0.75]]}`; code != 200 || !jsonEqual(t, body, want) {
+		t.Errorf("got %d %s, want 200 %s", code, body, want)
+	}
+}
+
+// TestRunPrefersSavedModel serves the SavedModel of model data that also
+// holds a .onnx file, as the TensorFlow Serving container would.
+func TestRunPrefersSavedModel(t *testing.T) {
+	root := t.TempDir()
+	src := testutil.Fixture(t, "tfserving/saved_model_half_plus_two_cpu")
+	files := map[string][]byte{"model.onnx": onnxBytes(t, onnxUnary{"Neg", "x", "y", 1})}
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(src, p)
+		files["half_plus_two/"+filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, root, files)
+	sock := socketPath(t)
+	w := startWorker(t, Config{ModelDir: root, Socket: sock})
+	if w.ready != "READY" {
+		t.Fatalf("readiness line %q, want READY", w.ready)
+	}
+	code, body := post(t, unixClient(sock), "/v1/models/half_plus_two:predict", "application/json", "", `{"instances": [1.0, 3.0]}`)
+	if want := `{"predictions": [2.5, 3.5]}`; code != 200 || !jsonEqual(t, body, want) {
+		t.Errorf("got %d %s, want 200 %s", code, body, want)
+	}
+}
+
+// TestRunONNXStartErrors: a model the importer cannot load fails the
+// start, and the readiness line says why.
+func TestRunONNXStartErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string][]byte
+		want  string
+	}{
+		{"unsupported op", map[string][]byte{"model.onnx": onnxBytes(t, onnxUnary{"NoSuchOpForInferd", "x", "y", 1})}, "NoSuchOpForInferd"},
+		{"not ONNX", map[string][]byte{"model.onnx": []byte("\xff\xff\xff not protobuf")}, "not an ONNX model"},
+		{"ambiguous", map[string][]byte{"a.onnx": onnxBytes(t, onnxUnary{"Neg", "x", "y", 1}), "b.onnx": onnxBytes(t, onnxUnary{"Neg", "x", "y", 1})}, "model.onnx"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeTree(t, root, tt.files)
+			w := startWorker(t, Config{ModelDir: root, Socket: socketPath(t)})
+			if !strings.HasPrefix(w.ready, "ERROR ") || !strings.Contains(w.ready, tt.want) {
+				t.Errorf("readiness line %q, want an ERROR naming %q", w.ready, tt.want)
+			}
+		})
+	}
+}
+
+func TestONNXVersion(t *testing.T) {
+	tests := []struct {
+		file string
+		want int64
+	}{
+		{"/m/model.onnx", 1},
+		{"/m/resnet/00000123/model.onnx", 123},
+		{"/m/export/net.onnx", 1},
+		{"/m/99999999999999999999999/model.onnx", 1},
+	}
+	for _, tt := range tests {
+		if got := onnxVersion(tt.file); got != tt.want {
+			t.Errorf("onnxVersion(%q) = %d, want %d", tt.file, got, tt.want)
+		}
+	}
+}
