@@ -10,6 +10,7 @@ func ExampleRuntime() {
 	for _, image := range []string{
 		"763104351884.dkr.ecr.eu-west-1.amazonaws.com/tensorflow-inference:2.6.0-cpu-py38-ubuntu20.04",
 		"tensorflow/serving:2.14.1",
+		"mcr.microsoft.com/onnxruntime/server:latest",
 		"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1",
 	} {
 		name, ok := images.Runtime(image)
@@ -19,6 +20,7 @@ func ExampleRuntime() {
 	// Output:
 	// "tensorflow" true
 	// "tensorflow" true
+	// "onnx" true
 	// "" false
-	// [tensorflow-inference tensorflow/serving]
+	// [tensorflow-inference tensorflow/serving onnxruntime onnx-inference]
 }

@@ -11,26 +11,39 @@ type rule struct {
 	match   func(components []string) bool
 }
 
+// The runtimes images map to.
+const (
+	// TensorFlow is the TensorFlow Serving container's runtime.
+	TensorFlow = "tensorflow"
+	// ONNX is the ONNX Runtime server's runtime.
+	ONNX = "onnx"
+)
+
 // table is the single list of supported images. The TensorFlow entries cover
 // the AWS Deep Learning Containers (…/tensorflow-inference:2.6.0-cpu-py38-ubuntu20.04,
 // including the -eia and -graviton variants) and the upstream TF Serving images
 // (tensorflow/serving, tensorflow/serving:latest-gpu, docker.io/tensorflow/serving@sha256:…).
+// The ONNX entries cover any repository path component that contains
+// "onnxruntime" (mcr.microsoft.com/onnxruntime/server, a private
+// …/onnxruntime-inference:1.17-cpu) or "onnx-inference"
+// (…/onnx-inference:1.x-cpu).
+//
+// Both runtimes are the same worker, which tells the model's format by
+// the model data's content (artifact.Detect), not by the image: model data
+// holding a .onnx file and no SavedModel is served as ONNX under a
+// TensorFlow image too, and a SavedModel is served as one under an ONNX
+// image. The runtime name says which container contract the image
+// promises (both speak the TF Serving REST surface in inferd) and is shown
+// to users; an endpoint whose image has no entry fails to deploy.
 var table = []rule{
 	{
 		family:  "tensorflow-inference",
-		runtime: "tensorflow",
-		match: func(c []string) bool {
-			for _, p := range c {
-				if strings.Contains(p, "tensorflow-inference") {
-					return true
-				}
-			}
-			return false
-		},
+		runtime: TensorFlow,
+		match:   anyContains("tensorflow-inference"),
 	},
 	{
 		family:  "tensorflow/serving",
-		runtime: "tensorflow",
+		runtime: TensorFlow,
 		match: func(c []string) bool {
 			for i := 0; i+1 < len(c); i++ {
 				if c[i] == "tensorflow" && strings.HasPrefix(c[i+1], "serving") {
@@ -40,6 +53,28 @@ var table = []rule{
 			return false
 		},
 	},
+	{
+		family:  "onnxruntime",
+		runtime: ONNX,
+		match:   anyContains("onnxruntime"),
+	},
+	{
+		family:  "onnx-inference",
+		runtime: ONNX,
+		match:   anyContains("onnx-inference"),
+	},
+}
+
+// anyContains matches a repository with a path component that contains s.
+func anyContains(s string) func([]string) bool {
+	return func(c []string) bool {
+		for _, p := range c {
+			if strings.Contains(p, s) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Runtime returns the name of the runtime that serves image, and false when

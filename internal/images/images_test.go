@@ -28,6 +28,14 @@ func TestRuntime(t *testing.T) {
 		{"tf serving mirror namespace", "registry.example.com/mirror/tensorflow/serving:2.11.0", "tensorflow", true},
 		{"tf serving digest", "tensorflow/serving@sha256:abcdef", "tensorflow", true},
 		{"tf serving devel", "tensorflow/serving-devel:latest", "tensorflow", true},
+		{"onnxruntime inference", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/onnxruntime-inference:1.17-cpu", "onnx", true},
+		{"onnxruntime server", "mcr.microsoft.com/onnxruntime/server:latest", "onnx", true},
+		{"onnxruntime namespace", "registry.example.com/ml/onnxruntime:1.30.0", "onnx", true},
+		{"onnx-inference", "123456789012.dkr.ecr.us-east-1.amazonaws.com/onnx-inference:1.x-cpu", "onnx", true},
+		{"onnx upper case digest", "ONNXRuntime-Inference@sha256:0123abcd", "onnx", true},
+		{"onnx tag only", "myrepo/model:onnxruntime", "", false},
+		{"onnx registry only", "onnxruntime.example.com/other:1", "", false},
+		{"plain onnx", "onnx/onnx-ecosystem:latest", "", false},
 		{"pytorch dlc", "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.0.0-cpu-py310", "", false},
 		{"xgboost", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1", "", false},
 		{"tensorflow training", "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.6.0-cpu", "", false},
@@ -49,7 +57,7 @@ func TestRuntime(t *testing.T) {
 
 func TestSupported(t *testing.T) {
 	got := Supported()
-	want := []string{"tensorflow-inference", "tensorflow/serving"}
+	want := []string{"tensorflow-inference", "tensorflow/serving", "onnxruntime", "onnx-inference"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Supported() = %q, want %q", got, want)
 	}

@@ -155,7 +155,7 @@ func TestEndpointCreateFailures(t *testing.T) {
 	}{
 		{"missing artifact", tfImage, "s3://b/missing.tar.gz", false, "Could not find model data at s3://b/missing.tar.gz."},
 		{"unsupported image", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1", modelData, false,
-			"Image 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1 is not supported by inferd: no runtime for it. Supported: tensorflow-inference, tensorflow/serving."},
+			"Image 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1 is not supported by inferd: no runtime for it. Supported: tensorflow-inference, tensorflow/serving, onnxruntime, onnx-inference."},
 		{"model deleted", tfImage, modelData, true, `Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/ep-model".`},
 	}
 	for _, tt := range tests {
