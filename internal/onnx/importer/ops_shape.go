@@ -1,10 +1,12 @@
 package importer
 
 import (
+	"context"
 	"fmt"
 
 	"inferd/internal/engine"
 	"inferd/internal/graph"
+	"inferd/internal/kernels"
 	tfpb "inferd/internal/savedmodel/pb"
 	"inferd/internal/tensor"
 )
@@ -22,7 +24,7 @@ func init() {
 		"Pad", "Range", "Trilu", "OneHot", "NonZero", "Compress", "ReverseSequence",
 		"CumSum", "TopK", "Unique",
 	} {
-		register(op, kernel)
+		register(op, shKernel)
 	}
 	register("Split", shSplit)
 	register("Scatter", shScatter)
@@ -34,6 +36,9 @@ func init() {
 // ones in the middle fed an empty constant and listed in "_absent", as
 // kernel does) followed by extra, and binds every output of n.
 func shEmit(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, extra ...graph.Port) {
+	if shFold(b, n, op, attrs, extra) {
+		return
+	}
 	ins := n.GetInput()
 	for len(ins) > 0 && ins[len(ins)-1] == "" {
 		ins = ins[:len(ins)-1]
@@ -55,6 +60,66 @@ func shEmit(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, ex
 	for i := range n.GetOutput() {
 		b.out(n, i, graph.Port{Node: name, Index: i})
 	}
+}
+
+// shFoldLimit bounds the elements of the outputs shFold computes at
+// import: folding is for shape-like values later converters read with
+// constIn; larger constant computations are left to the engine's folding.
+const shFoldLimit = 1 << 12
+
+// shFold computes n at import when every input it reads (extra included)
+// is a constant and binds its outputs as constants, so that converters of
+// later nodes see them through constIn (a shape built by Shape, Gather,
+// Unsqueeze and Concat, say). It reports false, changing nothing, when an
+// input is not constant, the kernel fails or an output is large.
+func shFold(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, extra []graph.Port) bool {
+	ins := n.GetInput()
+	for len(ins) > 0 && ins[len(ins)-1] == "" {
+		ins = ins[:len(ins)-1]
+	}
+	vals := make([]*tensor.Tensor, 0, len(ins)+len(extra))
+	for i := range ins {
+		t, ok := b.constIn(n, i)
+		if !ok {
+			return false
+		}
+		vals = append(vals, t)
+	}
+	for _, p := range extra {
+		t, ok := b.consts[p.Node]
+		if !ok || p.Index != 0 {
+			return false
+		}
+		vals = append(vals, t)
+	}
+	build, ok := kernels.Lookup(OnnxOp(op))
+	if !ok {
+		return false
+	}
+	k, err := build(kernels.Node{Name: n.name, Op: OnnxOp(op), Attrs: graph.Attrs(attrs), NumInputs: len(vals)})
+	if err != nil {
+		return false
+	}
+	outs, err := k.Compute(context.Background(), vals)
+	if err != nil || len(outs) < len(n.GetOutput()) {
+		return false
+	}
+	for i := range n.GetOutput() {
+		if outs[i] == nil || outs[i].Len() > shFoldLimit {
+			return false
+		}
+	}
+	for i := range n.GetOutput() {
+		b.outConst(n, i, outs[i])
+	}
+	return true
+}
+
+// shKernel is the generic kernel converter through shEmit, folding at
+// import when every input is constant.
+func shKernel(b *builder, n *node) error {
+	shEmit(b, n, n.GetOpType(), onnxAttrs(n))
+	return nil
 }
 
 // shSplit passes the number of outputs, which sets the equal parts when
