@@ -1,0 +1,219 @@
+package importer
+
+import (
+	"fmt"
+
+	"inferd/internal/engine"
+	"inferd/internal/graph"
+	tfpb "inferd/internal/savedmodel/pb"
+	"inferd/internal/tensor"
+)
+
+// The convolution, pooling and quantisation ops. A 2-D Conv with constant
+// weights becomes TensorFlow's NHWC Conv2D (or DepthwiseConv2dNative)
+// between two transposes, so that it runs on the engine's fast
+// convolution and its bias and activation fuse; nnOptimize then cancels
+// the transposes between consecutive layers. Everything else runs
+// kernels written to ONNX semantics (internal/kernels/onnx_nn*.go).
+
+func init() {
+	register("Conv", nnConv)
+	register("MaxPool", nnMaxPool)
+	for _, op := range []string{
+		"ConvTranspose", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool",
+		"MaxUnpool", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+		"MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv",
+	} {
+		register(op, kernel)
+	}
+	passes = append(passes, nnOptimize)
+}
+
+// The layout permutations between ONNX's NCHW and TensorFlow's NHWC.
+var (
+	nnToNHWC = []int64{0, 2, 3, 1}
+	nnToNCHW = []int64{0, 3, 1, 2}
+)
+
+// nnTranspose adds a Transpose of p by perm and returns its output.
+func nnTranspose(b *builder, n *node, p graph.Port, perm []int64) graph.Port {
+	pc := b.constant(tensor.MustFromSlice(tensor.Shape{len(perm)}, nnInt32s(perm)))
+	return graph.Port{Node: b.add(n, "Transpose", map[string]*tfpb.AttrValue{"Tperm": aType(tensor.Int32)}, p, pc)}
+}
+
+func nnInt32s(v []int64) []int32 {
+	out := make([]int32, len(v))
+	for i, x := range v {
+		out[i] = int32(x)
+	}
+	return out
+}
+
+// nnWindow reads the 2-D window attributes of n as TensorFlow's strides,
+// dilations, padding and explicit_paddings; ok is false when TensorFlow's
+// windows cannot express them (SAME_LOWER, or a rank other than 2).
+func nnWindow(n *node, rank int) (attrs map[string]*tfpb.AttrValue, ok bool) {
+	if rank != 2 {
+		return nil, false
+	}
+	get := func(name string, def int64) ([]int64, bool) {
+		v, has := n.ints(name)
+		if !has {
+			return []int64{def, def}, true
+		}
+		return v, len(v) == 2
+	}
+	s, ok1 := get("strides", 1)
+	d, ok2 := get("dilations", 1)
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	attrs = map[string]*tfpb.AttrValue{
+		"strides":     aInts(1, s[0], s[1], 1),
+		"dilations":   aInts(1, d[0], d[1], 1),
+		"data_format": aStr("NHWC"),
+	}
+	switch n.str("auto_pad", "NOTSET") {
+	case "NOTSET", "":
+		p, has := n.ints("pads")
+		if !has {
+			p = []int64{0, 0, 0, 0}
+		}
+		if len(p) != 4 {
+			return nil, false
+		}
+		for _, v := range p {
+			if v < 0 {
+				return nil, false
+			}
+		}
+		attrs["padding"] = aStr("EXPLICIT")
+		attrs["explicit_paddings"] = aInts(0, 0, p[0], p[2], p[1], p[3], 0, 0)
+	case "VALID":
+		attrs["padding"] = aStr("VALID")
+	case "SAME_UPPER":
+		attrs["padding"] = aStr("SAME")
+	default:
+		return nil, false
+	}
+	return attrs, true
+}
+
+// nnConv lowers Conv. With constant 2-D float weights it becomes
+// Transpose(NCHW->NHWC) -> Conv2D or DepthwiseConv2dNative (weights
+// transposed to HWIO or HWCM here) -> BiasAdd -> Transpose(NHWC->NCHW);
+// otherwise the OnnxConv kernel.
+func nnConv(b *builder, n *node) error {
+	x, err := b.need(n, 0)
+	if err != nil {
+		return err
+	}
+	w, ok := b.constIn(n, 1)
+	if !ok || w.Rank() != 4 || (w.DType() != tensor.Float32 && w.DType() != tensor.Float64) {
+		return kernel(b, n)
+	}
+	win, ok := nnWindow(n, 2)
+	if !ok {
+		return kernel(b, n)
+	}
+	ws := w.Shape()
+	if ks, has := n.ints("kernel_shape"); has && (len(ks) != 2 || int(ks[0]) != ws[2] || int(ks[1]) != ws[3]) {
+		return fmt.Errorf("%w: kernel_shape %v does not match the weights %v", engine.ErrInvalidModel, ks, ws)
+	}
+	group := int(n.int("group", 1))
+	if group < 1 || ws[0]%group != 0 {
+		return fmt.Errorf("%w: %d output channels do not split into %d groups", engine.ErrInvalidModel, ws[0], group)
+	}
+	op := "Conv2D"
+	var f *tensor.Tensor
+	if group > 1 && ws[1] == 1 {
+		// Depthwise: output channel c·mult+m reads input channel c, the
+		// order of TensorFlow's [kh, kw, c, mult] filter.
+		op = "DepthwiseConv2dNative"
+		f = nnPermute(w, []int{2, 3, 0, 1}) // [kh, kw, C·mult, 1]
+		f, _ = f.Reshaped(tensor.Shape{ws[2], ws[3], group, ws[0] / group})
+	} else {
+		f = nnPermute(w, []int{2, 3, 1, 0}) // OIHW -> HWIO
+	}
+	win["T"] = aType(w.DType())
+	t := nnTranspose(b, n, x, nnToNHWC)
+	y := graph.Port{Node: b.add(n, op, win, t, b.constant(f))}
+	if bias, ok := b.in(n, 2); ok {
+		y = graph.Port{Node: b.add(n, "BiasAdd", map[string]*tfpb.AttrValue{"T": aType(w.DType()), "data_format": aStr("NHWC")}, y, bias)}
+	}
+	b.out(n, 0, nnTranspose(b, n, y, nnToNCHW))
+	return nil
+}
+
+// nnPermute transposes a constant tensor by perm.
+func nnPermute(t *tensor.Tensor, perm []int) *tensor.Tensor {
+	s := t.Shape()
+	r := len(s)
+	os := make(tensor.Shape, r)
+	for i, p := range perm {
+		os[i] = s[p]
+	}
+	out := tensor.New(t.DType(), os)
+	inStride := make([]int, r)
+	st := 1
+	for i := r - 1; i >= 0; i-- {
+		inStride[i] = st
+		st *= s[i]
+	}
+	idx := make([]int, r)
+	n := t.Len()
+	for o := 0; o < n; o++ {
+		src := 0
+		for i, p := range perm {
+			src += idx[i] * inStride[p]
+		}
+		nnCopyElem(out, o, t, src)
+		for i := r - 1; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < os[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out
+}
+
+// nnCopyElem sets dst's element i to src's element j.
+func nnCopyElem(dst *tensor.Tensor, i int, src *tensor.Tensor, j int) {
+	switch d := dst.Data().(type) {
+	case []float32:
+		d[i] = src.Float32s()[j]
+	case []float64:
+		d[i] = src.Float64s()[j]
+	case []int8:
+		d[i] = src.Int8s()[j]
+	case []uint8:
+		d[i] = src.Uint8s()[j]
+	case []int32:
+		d[i] = src.Int32s()[j]
+	case []int64:
+		d[i] = src.Int64s()[j]
+	case []bool:
+		d[i] = src.Bools()[j]
+	case [][]byte:
+		d[i] = src.Strings()[j]
+	}
+}
+
+// nnMaxPool emits the OnnxMaxPool kernel, telling it whether the Indices
+// output is wanted.
+func nnMaxPool(b *builder, n *node) error {
+	x, err := b.need(n, 0)
+	if err != nil {
+		return err
+	}
+	attrs := onnxAttrs(n)
+	if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" {
+		attrs["_indices"] = aInt(1)
+	}
+	name := b.add(n, OnnxOp("MaxPool"), attrs, x)
+	b.out(n, 0, graph.Port{Node: name})
+	b.out(n, 1, graph.Port{Node: name, Index: 1})
+	return nil
+}

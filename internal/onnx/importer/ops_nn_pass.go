@@ -1,0 +1,445 @@
+package importer
+
+import (
+	"context"
+	"slices"
+
+	"inferd/internal/graph"
+	"inferd/internal/kernels"
+	tfpb "inferd/internal/savedmodel/pb"
+	"inferd/internal/tensor"
+)
+
+// nnOptimize keeps chains of convolutions in NHWC. The Conv converter
+// wraps each Conv2D in transposes (NCHW->NHWC before, NHWC->NCHW after);
+// this pass moves each NHWC->NCHW transpose down past the element-wise
+// ops that follow it (transposing their constant operands instead), turns
+// the ONNX pooling kernels that read such a transpose into their NHWC
+// forms (TensorFlow's MaxPool where the semantics match), and removes
+// pairs of transposes that undo each other, so that the data stays NHWC
+// from one convolution to the next. An Add of a per-channel constant
+// right after a convolution becomes a BiasAdd, which the engine fuses.
+func nnOptimize(b *builder) error {
+	p := &nnPass{b: b, folded: map[graph.Port]*tensor.Tensor{}, dead: map[string]bool{}}
+	for round := 0; round < 8; round++ {
+		changed := false
+		for i := 0; i < len(b.g.Nodes()); i++ {
+			n := b.g.Nodes()[i]
+			if p.visit(n) {
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	p.prune()
+	return nil
+}
+
+// nnPass is the state of one nnOptimize run.
+type nnPass struct {
+	b      *builder
+	folded map[graph.Port]*tensor.Tensor
+	dead   map[string]bool // nodes replaced, which nothing reads any more
+}
+
+// nnLayoutFree are the element-wise ops whose result does not depend on
+// the layout of their operands, as long as every non-scalar operand is
+// laid out the same way.
+var nnLayoutFree = map[string]bool{
+	"Relu": true, "Relu6": true, "Elu": true, "Selu": true, "Sigmoid": true, "Tanh": true,
+	"Softplus": true, "Softsign": true, "LeakyRelu": true, "Identity": true, "Abs": true,
+	"Neg": true, "Exp": true, "Log": true, "Sqrt": true, "Rsqrt": true, "Square": true,
+	"Floor": true, "Ceil": true, "Round": true, "Sign": true, "Erf": true, "Reciprocal": true,
+	"Sin": true, "Cos": true,
+	"Add": true, "AddV2": true, "Sub": true, "Mul": true, "Div": true, "RealDiv": true,
+	"Maximum": true, "Minimum": true, "Pow": true, "SquaredDifference": true,
+	"OnnxClip": true, "OnnxMax": true, "OnnxMin": true, "OnnxSum": true, "OnnxMean": true,
+	"OnnxCelu": true, "OnnxHardSigmoid": true, "OnnxHardSwish": true, "OnnxThresholdedRelu": true,
+	"OnnxShrink": true, "OnnxPRelu": true, "OnnxPow": true,
+}
+
+// nnPoolOps are the pooling kernels that also run channels-last.
+var nnPoolOps = map[string]bool{
+	"OnnxMaxPool": true, "OnnxAveragePool": true, "OnnxLpPool": true,
+	"OnnxGlobalMaxPool": true, "OnnxGlobalAveragePool": true, "OnnxGlobalLpPool": true,
+}
+
+// perm returns the permutation of a Transpose node (TensorFlow's, with a
+// constant perm, or the ONNX kernel's with its perm attribute).
+func (p *nnPass) perm(n *graph.Node) ([]int64, bool) {
+	if n == nil {
+		return nil, false
+	}
+	switch n.Op {
+	case "Transpose":
+		if len(n.Inputs) != 2 {
+			return nil, false
+		}
+		t, ok := p.constOf(n.Inputs[1], 0)
+		if !ok {
+			return nil, false
+		}
+		return kernels.IntValues(t)
+	case "OnnxTranspose":
+		if len(n.Inputs) != 1 {
+			return nil, false
+		}
+		return graph.Attrs(n.Attrs).Ints("perm")
+	}
+	return nil, false
+}
+
+// transposeOf reports the transpose producing port q: its input and perm.
+func (p *nnPass) transposeOf(q graph.Port) (graph.Port, []int64, bool) {
+	if q.Index != 0 {
+		return graph.Port{}, nil, false
+	}
+	n := p.b.g.Node(q.Node)
+	perm, ok := p.perm(n)
+	if !ok {
+		return graph.Port{}, nil, false
+	}
+	return n.Inputs[0], perm, true
+}
+
+// constOf returns the value of q when it is a constant or computed from
+// constants only (evaluating at most depth levels of kernels).
+func (p *nnPass) constOf(q graph.Port, depth int) (*tensor.Tensor, bool) {
+	if t, ok := p.folded[q]; ok {
+		return t, t != nil
+	}
+	n := p.b.g.Node(q.Node)
+	if n == nil {
+		return nil, false
+	}
+	if n.Op == "Const" {
+		t, ok := p.b.consts[n.Name]
+		return t, ok && q.Index == 0
+	}
+	if depth > 4 || len(n.Inputs) == 0 || n.Op == "Placeholder" {
+		return nil, false
+	}
+	ins := make([]*tensor.Tensor, len(n.Inputs))
+	for i, in := range n.Inputs {
+		t, ok := p.constOf(in, depth+1)
+		if !ok {
+			p.folded[q] = nil
+			return nil, false
+		}
+		ins[i] = t
+	}
+	build, ok := kernels.Lookup(n.Op)
+	var out *tensor.Tensor
+	if ok {
+		if k, err := build(kernels.Node{Name: n.Name, Op: n.Op, Attrs: graph.Attrs(n.Attrs), NumInputs: len(n.Inputs)}); err == nil {
+			if res, err := k.Compute(context.Background(), ins); err == nil && q.Index < len(res) {
+				out = res[q.Index]
+			}
+		}
+	}
+	p.folded[q] = out
+	return out, out != nil
+}
+
+// replace points every reader of old (nodes and ONNX value names) at nu;
+// old's node is then dead.
+func (p *nnPass) replace(old, nu graph.Port) {
+	p.dead[old.Node] = true
+	for _, n := range p.b.g.Nodes() {
+		for i, in := range n.Inputs {
+			if in == old {
+				n.Inputs[i] = nu
+			}
+		}
+	}
+	for k, v := range p.b.values {
+		if v == old {
+			p.b.values[k] = nu
+		}
+	}
+}
+
+// add inserts a node after the current ones and returns its output 0.
+func (p *nnPass) add(base, op string, attrs map[string]*tfpb.AttrValue, ins ...graph.Port) graph.Port {
+	name := p.b.unique(base + "/nhwc")
+	if attrs == nil {
+		attrs = map[string]*tfpb.AttrValue{}
+	}
+	p.b.g.Add(&graph.Node{Name: name, Op: op, Inputs: ins, Attrs: attrs})
+	return graph.Port{Node: name}
+}
+
+func (p *nnPass) transpose(base string, x graph.Port, perm []int64) graph.Port {
+	pc := p.b.constant(tensor.MustFromSlice(tensor.Shape{len(perm)}, nnInt32s(perm)))
+	return p.add(base, "Transpose", map[string]*tfpb.AttrValue{"Tperm": aType(tensor.Int32)}, x, pc)
+}
+
+// nnIdentity reports whether q∘p (p applied first) is the identity.
+func nnComposeIdentity(p, q []int64) bool {
+	if len(p) != len(q) {
+		return false
+	}
+	for j, v := range q {
+		if v < 0 || int(v) >= len(p) || p[v] != int64(j) {
+			return false
+		}
+	}
+	return true
+}
+
+// nnInverse returns the inverse permutation of perm.
+func nnInverse(perm []int64) []int64 {
+	inv := make([]int64, len(perm))
+	for i, v := range perm {
+		inv[v] = int64(i)
+	}
+	return inv
+}
+
+func (p *nnPass) visit(n *graph.Node) bool {
+	if p.dead[n.Name] || p.b.g.Node(n.Name) != n {
+		return false
+	}
+	// A transpose of a transpose that undoes it.
+	if perm, ok := p.perm(n); ok {
+		x, inner, ok := p.transposeOf(n.Inputs[0])
+		if ok && nnComposeIdentity(inner, perm) {
+			p.replace(graph.Port{Node: n.Name}, x)
+			return true
+		}
+		return false
+	}
+	if nnPoolOps[n.Op] && len(n.Inputs) == 1 {
+		return p.pool(n)
+	}
+	if nnLayoutFree[n.Op] && len(n.Inputs) >= 1 {
+		return p.elementwise(n)
+	}
+	return false
+}
+
+// pool runs a pooling kernel reading an NHWC->NCHW transpose on the NHWC
+// data instead, transposing its result.
+func (p *nnPass) pool(n *graph.Node) bool {
+	a := graph.Attrs(n.Attrs)
+	if v, _ := a.Int("_nhwc"); v != 0 {
+		return false
+	}
+	if v, _ := a.Int("_indices"); v != 0 {
+		return false
+	}
+	x, perm, ok := p.transposeOf(n.Inputs[0])
+	if !ok || !slices.Equal(perm, nnToNCHW) {
+		return false
+	}
+	if ks, ok := a.Ints("kernel_shape"); ok && len(ks) != 2 {
+		return false
+	}
+	var y graph.Port
+	if tf, ok := p.tfMaxPool(n); ok {
+		y = p.add(n.Name, "MaxPool", tf, x)
+	} else {
+		attrs := map[string]*tfpb.AttrValue{}
+		for k, v := range n.Attrs {
+			attrs[k] = v
+		}
+		attrs["_nhwc"] = aInt(1)
+		y = p.add(n.Name, n.Op, attrs, x)
+	}
+	p.replace(graph.Port{Node: n.Name}, p.transpose(n.Name, y, nnToNCHW))
+	return true
+}
+
+// tfMaxPool gives TensorFlow MaxPool attributes for an OnnxMaxPool whose
+// semantics it has: no dilation, no ceil mode, padding VALID, SAME_UPPER
+// or explicit.
+func (p *nnPass) tfMaxPool(n *graph.Node) (map[string]*tfpb.AttrValue, bool) {
+	if n.Op != "OnnxMaxPool" {
+		return nil, false
+	}
+	a := graph.Attrs(n.Attrs)
+	if v, _ := a.Int("ceil_mode"); v != 0 {
+		return nil, false
+	}
+	if d, ok := a.Ints("dilations"); ok && (len(d) != 2 || d[0] != 1 || d[1] != 1) {
+		return nil, false
+	}
+	ks, _ := a.Ints("kernel_shape")
+	if len(ks) != 2 {
+		return nil, false
+	}
+	s, ok := a.Ints("strides")
+	if !ok {
+		s = []int64{1, 1}
+	}
+	if len(s) != 2 {
+		return nil, false
+	}
+	attrs := map[string]*tfpb.AttrValue{
+		"ksize":       aInts(1, ks[0], ks[1], 1),
+		"strides":     aInts(1, s[0], s[1], 1),
+		"data_format": aStr("NHWC"),
+	}
+	ap, _ := a.String("auto_pad")
+	switch ap {
+	case "", "NOTSET":
+		pads, ok := a.Ints("pads")
+		if !ok {
+			pads = []int64{0, 0, 0, 0}
+		}
+		if len(pads) != 4 || slices.Min(pads) < 0 {
+			return nil, false
+		}
+		// A window lying wholly in the padding would give TensorFlow's
+		// lowest value where ONNX's reference differs; keep the kernel.
+		if pads[0] >= ks[0] || pads[2] >= ks[0] || pads[1] >= ks[1] || pads[3] >= ks[1] {
+			return nil, false
+		}
+		if slices.Max(pads) == 0 {
+			attrs["padding"] = aStr("VALID")
+		} else {
+			attrs["padding"] = aStr("EXPLICIT")
+			attrs["explicit_paddings"] = aInts(0, 0, pads[0], pads[2], pads[1], pads[3], 0, 0)
+		}
+	case "VALID":
+		attrs["padding"] = aStr("VALID")
+	case "SAME_UPPER":
+		attrs["padding"] = aStr("SAME")
+	default:
+		return nil, false
+	}
+	return attrs, true
+}
+
+// elementwise moves a transpose feeding an element-wise op below it:
+// op(T(x), c) becomes T(op(x, T⁻¹(c))) when every operand is either the
+// same transpose of something, or a constant that broadcasts (a scalar or
+// an empty placeholder of an absent input is left as it is).
+func (p *nnPass) elementwise(n *graph.Node) bool {
+	var perm []int64
+	for _, in := range n.Inputs {
+		if _, pm, ok := p.transposeOf(in); ok {
+			perm = pm
+			break
+		}
+	}
+	if perm == nil {
+		return false
+	}
+	inv := nnInverse(perm)
+	ins := make([]graph.Port, len(n.Inputs))
+	var nhwcIn graph.Port
+	var channel *tensor.Tensor // the per-channel constant of an Add
+	for i, in := range n.Inputs {
+		if x, pm, ok := p.transposeOf(in); ok && slices.Equal(pm, perm) {
+			ins[i] = x
+			nhwcIn = x
+			continue
+		}
+		c, ok := p.constOf(in, 0)
+		if !ok || c.Rank() > len(perm) {
+			return false
+		}
+		if c.Len() <= 1 {
+			ins[i] = in
+			continue
+		}
+		// Pad to the transpose's rank with leading ones, then undo it.
+		shape := make(tensor.Shape, len(perm)-c.Rank(), len(perm))
+		for j := range shape {
+			shape[j] = 1
+		}
+		shape = append(shape, c.Shape()...)
+		padded, err := c.Reshaped(shape)
+		if err != nil {
+			return false
+		}
+		ct := nnPermute(padded, nnIntsOf(inv))
+		channel = ct
+		ins[i] = p.b.constant(ct)
+	}
+	out := graph.Port{Node: n.Name}
+	if y, ok := p.biasAdd(n, ins, nhwcIn, channel); ok {
+		p.replace(out, p.transpose(n.Name, y, perm))
+		return true
+	}
+	attrs := map[string]*tfpb.AttrValue{}
+	for k, v := range n.Attrs {
+		attrs[k] = v
+	}
+	y := p.add(n.Name, n.Op, attrs, ins...)
+	p.replace(out, p.transpose(n.Name, y, perm))
+	return true
+}
+
+func nnIntsOf(v []int64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
+}
+
+// biasAdd turns Add(conv, c), with conv an NHWC convolution of a constant
+// filter with C output channels and c a [1, 1, 1, C] constant, into
+// BiasAdd(conv, c as [C]).
+func (p *nnPass) biasAdd(n *graph.Node, ins []graph.Port, x graph.Port, c *tensor.Tensor) (graph.Port, bool) {
+	if (n.Op != "Add" && n.Op != "AddV2") || len(ins) != 2 || c == nil || ins[0] != x || x.Index != 0 {
+		return graph.Port{}, false
+	}
+	conv := p.b.g.Node(x.Node)
+	if conv == nil || (conv.Op != "Conv2D" && conv.Op != "DepthwiseConv2dNative") || len(conv.Inputs) != 2 {
+		return graph.Port{}, false
+	}
+	f, ok := p.constOf(conv.Inputs[1], 0)
+	if !ok || f.Rank() != 4 || f.DType() != c.DType() {
+		return graph.Port{}, false
+	}
+	depth := f.Shape()[3]
+	if conv.Op == "DepthwiseConv2dNative" {
+		depth *= f.Shape()[2]
+	}
+	cs := c.Shape()
+	if len(cs) != 4 || cs[0] != 1 || cs[1] != 1 || cs[2] != 1 || cs[3] != depth {
+		return graph.Port{}, false
+	}
+	bias, err := c.Reshaped(tensor.Shape{depth})
+	if err != nil {
+		return graph.Port{}, false
+	}
+	return p.add(n.Name, "BiasAdd", map[string]*tfpb.AttrValue{"T": aType(c.DType()), "data_format": aStr("NHWC")}, x, p.b.constant(bias)), true
+}
+
+// prune removes the nodes nothing reads any more (neither another node
+// nor an ONNX value name).
+func (p *nnPass) prune() {
+	for {
+		read := map[string]bool{}
+		for _, n := range p.b.g.Nodes() {
+			for _, in := range n.Inputs {
+				read[in.Node] = true
+			}
+			for _, c := range n.Control {
+				read[c] = true
+			}
+		}
+		for _, v := range p.b.values {
+			read[v.Node] = true
+		}
+		drop := map[string]bool{}
+		for _, n := range p.b.g.Nodes() {
+			if !read[n.Name] && n.Op != "Placeholder" {
+				drop[n.Name] = true
+			}
+		}
+		if len(drop) == 0 {
+			return
+		}
+		p.b.g.Remove(drop)
+		for name := range drop {
+			delete(p.b.consts, name)
+		}
+	}
+}
