@@ -104,3 +104,109 @@ func TestXtRecurrent(t *testing.T) {
 		assertClose(t, out[2], tensor.Shape{1, 1, 1}, []float64{c}, 1e-6)
 	})
 }
+
+func TestXtNonMaxSuppression(t *testing.T) {
+	// Three boxes [y1, x1, y2, x2]: the second overlaps the first (IoU
+	// 0.81), the third is apart; two of them share the top score.
+	boxes := tensor.MustFromSlice(tensor.Shape{1, 3, 4}, []float32{0, 0, 1, 1, 0, 0.1, 1, 1.0, 0, 2, 1, 3})
+	scores := tensor.MustFromSlice(tensor.Shape{1, 1, 3}, []float32{0.9, 0.95, 0.9})
+	maxOut := tensor.MustFromSlice(tensor.Shape{1}, []int64{3})
+	iou := tensor.MustFromSlice(tensor.Shape{1}, []float32{0.5})
+	tests := []struct {
+		name  string
+		in    []*tensor.Tensor
+		shape tensor.Shape
+		want  []float64
+	}{
+		{"suppresses overlaps, ties by index", []*tensor.Tensor{boxes, scores, maxOut, iou}, tensor.Shape{2, 3}, []float64{0, 0, 1, 0, 0, 2}},
+		{"score threshold", []*tensor.Tensor{boxes, scores, maxOut, iou, tensor.MustFromSlice(tensor.Shape{1}, []float32{0.92})}, tensor.Shape{1, 3}, []float64{0, 0, 1}},
+		{"no max output selects none", []*tensor.Tensor{boxes, scores}, tensor.Shape{0, 3}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assertClose(t, run1(t, "OnnxNonMaxSuppression", attrs{}, tc.in...), tc.shape, tc.want, 0)
+		})
+	}
+}
+
+func TestXtGridSample(t *testing.T) {
+	x := tensor.MustFromSlice(tensor.Shape{1, 1, 2, 2}, []float32{1, 2, 3, 4})
+	// The grid's corners and centre, (x, y) in [-1, 1].
+	grid := tensor.MustFromSlice(tensor.Shape{1, 1, 3, 2}, []float32{-1, -1, 0, 0, 1, 1})
+	tests := []struct {
+		name string
+		at   attrs
+		want []float64
+	}{
+		{"bilinear align_corners", attrs{"align_corners": int64(1)}, []float64{1, 2.5, 4}},
+		{"bilinear zeros padding", attrs{}, []float64{0.25, 2.5, 1}},
+		{"bilinear border", attrs{"padding_mode": "border"}, []float64{1, 2.5, 4}},
+		{"nearest", attrs{"mode": "nearest", "align_corners": int64(1)}, []float64{1, 1, 4}}, // the centre (0.5, 0.5) rounds half to even
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assertClose(t, run1(t, "OnnxGridSample", tc.at, x, grid), tensor.Shape{1, 1, 1, 3}, tc.want, 1e-6)
+		})
+	}
+}
+
+func TestXtStringNormalizer(t *testing.T) {
+	strs := func(shape tensor.Shape, v ...string) *tensor.Tensor {
+		b := make([][]byte, len(v))
+		for i, s := range v {
+			b[i] = []byte(s)
+		}
+		return tensor.MustFromSlice(shape, b)
+	}
+	tests := []struct {
+		name string
+		at   attrs
+		in   *tensor.Tensor
+		want *tensor.Tensor
+	}{
+		{"insensitive stopwords, upper", attrs{"case_change_action": "UPPER", "stopwords": []string{"monday"}},
+			strs(tensor.Shape{1, 3}, "Monday", "tuesday", "x"), strs(tensor.Shape{1, 2}, "TUESDAY", "X")},
+		{"sensitive keeps other case", attrs{"is_case_sensitive": int64(1), "stopwords": []string{"monday"}},
+			strs(tensor.Shape{2}, "Monday", "monday"), strs(tensor.Shape{1}, "Monday")},
+		{"everything dropped", attrs{"stopwords": []string{"a"}},
+			strs(tensor.Shape{2}, "a", "A"), strs(tensor.Shape{1}, "")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := run1(t, "OnnxStringNormalizer", tc.at, tc.in)
+			if !got.Shape().Equal(tc.want.Shape()) {
+				t.Fatalf("shape = %v, want %v", got.Shape(), tc.want.Shape())
+			}
+			for i, s := range got.Strings() {
+				if string(s) != string(tc.want.Strings()[i]) {
+					t.Errorf("element %d = %q, want %q", i, s, tc.want.Strings()[i])
+				}
+			}
+		})
+	}
+}
+
+func TestXtTfIdfVectorizer(t *testing.T) {
+	// Pool: unigrams 2, 3; bigrams (2, 3), (3, 2).
+	at := func(mode string, skip int64) attrs {
+		return attrs{"mode": mode, "min_gram_length": int64(1), "max_gram_length": int64(2), "max_skip_count": skip,
+			"ngram_counts": []int64{0, 2}, "ngram_indexes": []int64{0, 1, 2, 3}, "pool_int64s": []int64{2, 3, 2, 3, 3, 2},
+			"weights": []float32{1, 2, 3, 4}}
+	}
+	x := tensor.MustFromSlice(tensor.Shape{2, 4}, []int32{2, 3, 2, 5, 2, 5, 3, 3})
+	tests := []struct {
+		name string
+		at   attrs
+		want []float64
+	}{
+		{"TF no skip", at("TF", 0), []float64{2, 1, 1, 1, 1, 2, 0, 0}},
+		{"TF skip 1", at("TF", 1), []float64{2, 1, 1, 1, 1, 2, 1, 0}},
+		{"IDF", at("IDF", 0), []float64{1, 2, 3, 4, 1, 2, 0, 0}},
+		{"TFIDF", at("TFIDF", 0), []float64{2, 2, 3, 4, 1, 4, 0, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assertClose(t, run1(t, "OnnxTfIdfVectorizer", tc.at, x), tensor.Shape{2, 4}, tc.want, 0)
+		})
+	}
+}

@@ -12,7 +12,7 @@ import (
 // ops) run as kernels written to ONNX semantics, registered as OnnxOp(op).
 
 func init() {
-	for _, op := range []string{"Resize", "RNN", "GRU", "LSTM"} {
+	for _, op := range []string{"Resize", "RNN", "GRU", "LSTM", "NonMaxSuppression", "RoiAlign", "GridSample", "StringNormalizer", "TfIdfVectorizer"} {
 		register(op, kernel)
 	}
 	register("Upsample", xtUpsample)
