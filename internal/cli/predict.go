@@ -22,7 +22,7 @@ func init() {
 func runPredict(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	model := fs.String("model", "", "SavedModel `directory`, or a directory of numeric versions (the highest is used)")
+	model := fs.String("model", "", modelFlagHelp)
 	signature := fs.String("signature", "", "signature `name` used when the request names none (default serving_default)")
 	input := fs.String("input", "-", "request body `file`; - reads standard input")
 	contentType := fs.String("content-type", "", "request content `type`: application/json, application/jsonlines or text/csv (default from the file extension, else application/json)")
@@ -55,7 +55,7 @@ func runPredict(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "inferd predict: %v\n", err)
 		return 1
 	}
-	m, err := engine.Load(ctx, *model, engine.Options{})
+	m, err := loadModel(ctx, *model, engine.Options{})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "inferd predict: loading %s: %v\n", *model, err)
 		return 1
