@@ -39,8 +39,12 @@ func init() {
 	// constants differ from ONNX's float32 ones by under 1e-7 relative).
 	register("Elu", ewDefaults("Elu", map[string]float32{"alpha": 1}))
 	register("Selu", ewDefaults("Selu", map[string]float32{"alpha": 1.67326319217681884765625, "gamma": 1.05070102214813232421875}))
+	register("Max", ewVariadic("Maximum"))
+	register("Min", ewVariadic("Minimum"))
+	register("Sum", ewVariadic("AddV2"))
+	register("Clip", ewClip)
 	for _, op := range []string{
-		"Max", "Min", "Sum", "Mean", "BitShift", "IsNaN", "IsInf", "Clip",
+		"Mean", "BitShift", "IsNaN", "IsInf",
 		"Celu", "HardSigmoid", "HardSwish", "ThresholdedRelu", "Shrink", "PRelu", "CastLike",
 	} {
 		register(op, kernel)
@@ -99,6 +103,75 @@ func ewDefaults(op string, defaults map[string]float32) converter {
 		}
 		return tf(b, n)
 	}
+}
+
+// ewVariadic converts Max, Min and Sum: one input is passed through, two
+// run the TensorFlow binary op pair (which broadcasts as NumPy does and,
+// for Maximum and Minimum, propagates NaN as ONNX Runtime does), and more
+// run the ONNX kernel, which folds them in one pass over the output.
+func ewVariadic(pair string) converter {
+	return func(b *builder, n *node) error {
+		switch len(n.GetInput()) {
+		case 1:
+			p, err := b.need(n, 0)
+			if err != nil {
+				return err
+			}
+			if t, ok := b.constIn(n, 0); ok {
+				b.outConst(n, 0, t)
+				return nil
+			}
+			b.out(n, 0, p)
+			return nil
+		case 2:
+			return direct(pair, nil)(b, n)
+		}
+		return kernel(b, n)
+	}
+}
+
+// ewClip converts Clip. With constant bounds of 0 and 6, or 0 and none, it
+// is TensorFlow's Relu6 or Relu (which a preceding convolution absorbs);
+// otherwise the ONNX kernel clips, reading the bounds from the min and max
+// attributes before opset 11 and from the optional inputs 1 and 2 after.
+func ewClip(b *builder, n *node) error {
+	x, err := b.need(n, 0)
+	if err != nil {
+		return err
+	}
+	bound := func(i int, attr string) (v float64, present, known bool) {
+		if n.opset < 11 {
+			a, ok := n.attrs[attr]
+			return float64(a.GetF()), ok, true
+		}
+		if !n.has(i) {
+			return 0, false, true
+		}
+		t, ok := b.constIn(n, i)
+		if !ok || t.Len() != 1 {
+			return 0, true, false
+		}
+		switch d := t.Data().(type) {
+		case []float32:
+			return float64(d[0]), true, true
+		case []float64:
+			return d[0], true, true
+		}
+		return 0, true, false
+	}
+	lo, hasLo, loKnown := bound(1, "min")
+	hi, hasHi, hiKnown := bound(2, "max")
+	if loKnown && hiKnown && hasLo && lo == 0 {
+		switch {
+		case hasHi && hi == 6:
+			b.out(n, 0, graph.Port{Node: b.add(n, "Relu6", nil, x)})
+			return nil
+		case !hasHi:
+			b.out(n, 0, graph.Port{Node: b.add(n, "Relu", nil, x)})
+			return nil
+		}
+	}
+	return kernel(b, n)
 }
 
 // ewCast converts Cast, refusing at load a target dtype the engine lacks.

@@ -162,6 +162,79 @@ func TestElementwiseConverters(t *testing.T) {
 	}
 }
 
+// TestElementwiseLowering checks which engine op a converter chooses: the
+// TensorFlow one where its semantics match (so that fusion and the vector
+// loops apply), the ONNX kernel otherwise.
+func TestElementwiseLowering(t *testing.T) {
+	x := tensor.MustFromSlice(tensor.Shape{4}, []float32{-7, 0.5, 3, 9})
+	scalar := func(v float32) *pb.TensorProto {
+		return &pb.TensorProto{DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{v}}
+	}
+	tests := []struct {
+		name   string
+		opset  int64
+		op     string
+		attrs  []*pb.AttributeProto
+		inputs []string
+		inits  map[string]*pb.TensorProto
+		engine string // the op computing y
+		want   string
+	}{
+		{"clip 0..6 inputs is Relu6", 13, "Clip", nil, []string{"x", "lo", "hi"},
+			map[string]*pb.TensorProto{"lo": scalar(0), "hi": scalar(6)}, "Relu6", "[0 0.5 3 6]"},
+		{"clip 0..6 attributes is Relu6", 6, "Clip", []*pb.AttributeProto{ewFloat("min", 0), ewFloat("max", 6)}, []string{"x"},
+			nil, "Relu6", "[0 0.5 3 6]"},
+		{"clip from 0 is Relu", 13, "Clip", nil, []string{"x", "lo"},
+			map[string]*pb.TensorProto{"lo": scalar(0)}, "Relu", "[0 0.5 3 9]"},
+		{"clip 1..6 is the ONNX kernel", 13, "Clip", nil, []string{"x", "lo", "hi"},
+			map[string]*pb.TensorProto{"lo": scalar(1), "hi": scalar(6)}, "OnnxClip", "[1 1 3 6]"},
+		{"max of two is Maximum", 13, "Max", nil, []string{"x", "c"},
+			map[string]*pb.TensorProto{"c": scalar(1)}, "Maximum", "[1 1 3 9]"},
+		{"min of three is the ONNX kernel", 13, "Min", nil, []string{"x", "c", "d"},
+			map[string]*pb.TensorProto{"c": scalar(1), "d": scalar(-8)}, "OnnxMin", "[-8 -8 -8 -8]"},
+		{"sum of two is AddV2", 13, "Sum", nil, []string{"x", "x"}, nil, "AddV2", "[-14 1 6 18]"},
+		{"elu with ONNX's default alpha is TensorFlow's", 6, "Elu", []*pb.AttributeProto{ewFloat("alpha", 1)}, []string{"x"},
+			nil, "Elu", fmt.Sprint([]float32{float32(math.Expm1(-7)), 0.5, 3, 9})},
+		{"selu with other constants is the ONNX kernel", 6, "Selu", []*pb.AttributeProto{ewFloat("gamma", 2)}, []string{"x"},
+			nil, "OnnxSelu", fmt.Sprint([]float32{float32(2 * 1.67326319217681884765625 * math.Expm1(-7)), 1, 6, 18})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mp := ewModel(tc.opset, tc.op, tc.attrs, tc.inputs[:1], map[string]*tensor.Tensor{"x": x})
+			mp.Graph.Node[0].Input = tc.inputs
+			for name, tp := range tc.inits {
+				tp.Name = name
+				mp.Graph.Initializer = append(mp.Graph.Initializer, tp)
+			}
+			spec, err := importer.Import(mp, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := spec.Outputs["y"]
+			var ops []string
+			for _, n := range spec.Graph.Nodes() {
+				if strings.HasPrefix(port, n.Name+":") || port == n.Name {
+					ops = append(ops, n.Op)
+				}
+			}
+			if len(ops) != 1 || ops[0] != tc.engine {
+				t.Errorf("y (%s) is computed by %v, want %s", port, ops, tc.engine)
+			}
+			m, err := importer.Load(context.Background(), write(t, t.TempDir(), mp), engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{"x": x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ewValues(out["y"]); got != tc.want {
+				t.Fatalf("y = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestElementwiseRefuses checks that a Cast to a dtype the engine lacks
 // fails the load, naming the dtype.
 func TestElementwiseRefuses(t *testing.T) {
