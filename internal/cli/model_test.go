@@ -275,4 +275,3 @@ func flatNumbers(t *testing.T, doc string) []float64 {
 	walk(v)
 	return out
 }
-
