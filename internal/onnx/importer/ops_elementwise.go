@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"strings"
 
 	"inferd/internal/engine"
 	"inferd/internal/graph"
@@ -184,9 +185,18 @@ func ewCast(b *builder, n *node) error {
 	if !ok {
 		return fmt.Errorf("%w: Cast has no \"to\" attribute", engine.ErrInvalidModel)
 	}
-	dt, err := dtypeOf(int32(a.GetI()))
+	to := int32(a.GetI())
+	if a.GetType() == pb.AttributeProto_STRING {
+		// Before opset 6, "to" named the type ("FLOAT").
+		v, ok := pb.TensorProto_DataType_value[strings.ToUpper(string(a.GetS()))]
+		if !ok {
+			return fmt.Errorf("%w: Cast to unknown type %q", engine.ErrInvalidModel, a.GetS())
+		}
+		to = v
+	}
+	dt, err := dtypeOf(to)
 	if err != nil {
-		return fmt.Errorf("Cast to %s: %w", pb.TensorProto_DataType(a.GetI()), err)
+		return fmt.Errorf("Cast to %s: %w", pb.TensorProto_DataType(to), err)
 	}
 	b.out(n, 0, graph.Port{Node: b.add(n, OnnxOp("Cast"), map[string]*tfpb.AttrValue{"to": aType(dt)}, x)})
 	return nil
