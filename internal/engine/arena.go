@@ -47,6 +47,36 @@ type buffer struct {
 	pinned bool    // escaped the Run (a fetch, a variable's value): never recycled
 	listed bool    // in arena.used
 	gen    uint64  // the Run that last handed it out
+	// hdrs are tensor headers made for this buffer, reused whenever a
+	// later request (an Alloc, a View) asks for one of their shapes: a
+	// header is immutable, so any two requests for the same dtype, shape
+	// and storage may share one. In steady state every request hits.
+	hdrs [hdrsPerBuffer]*tensor.Tensor
+	next int // the slot of hdrs the next new header replaces
+}
+
+// hdrsPerBuffer is how many shapes a buffer keeps a header for.
+const hdrsPerBuffer = 4
+
+// header returns a tensor of d over the first n elements of b, the
+// elements d needs. The arena's lock is held.
+func (b *buffer) header(d *kernels.Dims, n int) *tensor.Tensor {
+	for _, h := range b.hdrs {
+		if h != nil && d.Equal(h.Shape()) {
+			return h
+		}
+	}
+	data := b.data // an exact fit, the usual case, needs no new slice header
+	if n != b.n {
+		data = slicePrefix(b.data, n)
+	}
+	t, err := tensor.FromSlice(d.Shape(), data)
+	if err != nil {
+		panic(err) // unreachable: AllocDims checked the dimensions
+	}
+	b.hdrs[b.next] = t
+	b.next = (b.next + 1) % hdrsPerBuffer
+	return t
 }
 
 // arena is the allocator of one Run at a time: it hands kernels buffers
@@ -66,9 +96,13 @@ type arena struct {
 	slots   []*tensor.Tensor
 	slotBuf []*buffer
 	in      []*tensor.Tensor
+	results []*tensor.Tensor // backs the slices Results hands out
+	nres    int              // how much of results this Run used
+	ctx     kernels.RunContext
+	noAlloc kernels.RunContext // for steps whose outputs leave the Run
 }
 
-var _ kernels.Allocator = (*arena)(nil)
+var _ kernels.ReuseAllocator = (*arena)(nil)
 
 func newArena(nslots int, poison bool) *arena {
 	return &arena{
@@ -79,14 +113,34 @@ func newArena(nslots int, poison bool) *arena {
 	}
 }
 
-// Alloc implements kernels.Allocator: the smallest free buffer of dt with
-// the elements shape needs and at most maxWaste times as many, else a new
-// one. The bound keeps a small tensor from holding a large buffer for its
-// life (or, when it is fetched, taking it out of the arena).
+// Alloc implements kernels.Allocator through AllocDims.
 func (a *arena) Alloc(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
-	n := shape.NumElements()
-	if dt == tensor.String || dt == tensor.Invalid || dt > tensor.String || n <= 0 {
+	if len(shape) > kernels.MaxDimsRank {
 		return tensor.New(dt, shape)
+	}
+	d := kernels.Dims{Rank: len(shape)}
+	copy(d.D[:], shape)
+	return a.AllocDims(dt, d)
+}
+
+// AllocDims implements kernels.ReuseAllocator: a tensor on the smallest
+// free buffer of dt with the elements d needs and at most maxWaste times
+// as many, else on a new one. The bound keeps a small tensor from holding
+// a large buffer for its life (or, when it is fetched, taking it out of
+// the arena). The tensor's header is the buffer's for that shape when an
+// earlier request made one.
+func (a *arena) AllocDims(dt tensor.DType, d kernels.Dims) *tensor.Tensor {
+	n := 1
+	for _, v := range d.D[:d.Rank] {
+		if v < 0 {
+			// FromSlice's error; compute turns the panic into an error.
+			_, err := tensor.FromSlice(d.Shape(), []float32{})
+			panic(err)
+		}
+		n *= v
+	}
+	if dt == tensor.String || dt == tensor.Invalid || dt > tensor.String || n <= 0 {
+		return tensor.New(dt, d.Shape())
 	}
 	a.mu.Lock()
 	free := a.free[dt]
@@ -112,19 +166,48 @@ func (a *arena) Alloc(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
 		a.used = append(a.used, b)
 	}
 	a.fresh = append(a.fresh, b)
+	t := b.header(&d, n)
 	a.mu.Unlock()
-	data := b.data // an exact fit, the usual case, needs no new slice header
-	if n != b.n {
-		data = slicePrefix(b.data, n)
-	}
 	if a.poison {
-		poisonData(data)
-	}
-	t, err := tensor.FromSlice(shape, data)
-	if err != nil {
-		panic(err) // a negative dimension; compute turns it into an error
+		poisonData(t.Data())
 	}
 	return t
+}
+
+// ViewDims implements kernels.ReuseAllocator: a view of a whole arena
+// tensor shares the headers of its buffer; a view of anything else is a
+// new header.
+func (a *arena) ViewDims(t *tensor.Tensor, d kernels.Dims) *tensor.Tensor {
+	if p := dataAddr(t); p != 0 {
+		a.mu.Lock()
+		if b, ok := a.base[p]; ok && b.live && b.dt == t.DType() {
+			v := b.header(&d, t.Len())
+			a.mu.Unlock()
+			return v
+		}
+		a.mu.Unlock()
+	}
+	v, err := t.Reshaped(d.Shape())
+	if err != nil {
+		panic(err) // kernels.View checked the element count
+	}
+	return v
+}
+
+// Results implements kernels.ReuseAllocator: slices of the arena's
+// results, which endRun takes back. A Run that needs more than the last
+// one grows it once.
+func (a *arena) Results(n int) []*tensor.Tensor {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.nres+n > len(a.results) {
+		// Slices already handed out keep the old array alive.
+		a.results = make([]*tensor.Tensor, max(2*len(a.results), a.nres+n, 64))
+		a.nres = 0
+	}
+	r := a.results[a.nres : a.nres+n : a.nres+n]
+	a.nres += n
+	return r
 }
 
 func newBuffer(dt tensor.DType, n int) *buffer {
@@ -337,6 +420,8 @@ func (a *arena) endRun() {
 		a.free[dt] = keep
 	}
 	a.gen++
+	clear(a.results[:a.nres])
+	a.nres = 0
 	clear(a.slots)
 	clear(a.slotBuf)
 	clear(a.in)

@@ -20,7 +20,103 @@ var ErrNoSignature = fmt.Errorf("%w: no such signature", ErrInvalidInput)
 // returned tensors are the caller's, never reused. The outputs may share
 // storage with the inputs or with the model's constants, so callers must
 // not modify them.
+//
+// In steady state Run allocates only what it hands back: the map, and each
+// fetched output's tensor (its data, header and shape, and the slice its
+// kernel returns it in). RunInto allocates nothing.
 func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	pl, err := m.planFor(signature, inputs)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]*tensor.Tensor
+	err = m.runPlan(ctx, pl, inputs, false, func(a *arena, slots []*tensor.Tensor) {
+		out = make(map[string]*tensor.Tensor, len(pl.fetches))
+		for _, f := range pl.fetches {
+			t := slots[f.slot]
+			out[f.spec.Name] = t
+			if a != nil {
+				if b := a.owner(t); b != nil {
+					b.pinned = true
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Outputs holds the tensors RunInto writes, reused from one call to the
+// next. Its zero value is ready to use. An Outputs must not be used by two
+// RunInto calls at once.
+type Outputs struct {
+	byName map[string]*tensor.Tensor
+}
+
+// Get returns the output named name by the last RunInto, or nil.
+func (o *Outputs) Get(name string) *tensor.Tensor { return o.byName[name] }
+
+// Map returns the outputs by name. The map and its tensors belong to o:
+// the next RunInto with o overwrites them.
+func (o *Outputs) Map() map[string]*tensor.Tensor { return o.byName }
+
+// RunInto is Run writing the outputs into out instead of a new map: an
+// output whose tensor in out has the new value's dtype and shape is
+// overwritten in place, any other is replaced by a copy. Every buffer of
+// the call stays in its arena, so in steady state (the same signature and
+// input shapes, and out reused) RunInto allocates nothing. The outputs
+// never share storage with the inputs or the model.
+func (m *Model) RunInto(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, out *Outputs) error {
+	pl, err := m.planFor(signature, inputs)
+	if err != nil {
+		return err
+	}
+	return m.runPlan(ctx, pl, inputs, true, func(_ *arena, slots []*tensor.Tensor) {
+		if out.byName == nil {
+			out.byName = make(map[string]*tensor.Tensor, len(pl.fetches))
+		}
+		for _, f := range pl.fetches {
+			out.byName[f.spec.Name] = copyInto(out.byName[f.spec.Name], slots[f.slot])
+		}
+	})
+}
+
+// copyInto returns src's value in dst when dst has src's dtype and shape,
+// else in a new tensor.
+func copyInto(dst, src *tensor.Tensor) *tensor.Tensor {
+	if src == nil {
+		return nil
+	}
+	if dst == nil || dst == src || dst.DType() != src.DType() || !dst.Shape().Equal(src.Shape()) {
+		dst = tensor.New(src.DType(), src.Shape())
+	}
+	switch d := dst.Data().(type) {
+	case []float32:
+		copy(d, src.Float32s())
+	case []float64:
+		copy(d, src.Float64s())
+	case []int8:
+		copy(d, src.Int8s())
+	case []uint8:
+		copy(d, src.Uint8s())
+	case []int32:
+		copy(d, src.Int32s())
+	case []int64:
+		copy(d, src.Int64s())
+	case []bool:
+		copy(d, src.Bools())
+	case [][]byte:
+		for i, v := range src.Strings() {
+			d[i] = append(d[i][:0], v...)
+		}
+	}
+	return dst
+}
+
+// planFor returns the plan of signature after checking inputs against it.
+func (m *Model) planFor(signature string, inputs map[string]*tensor.Tensor) (*plan, error) {
 	pl, ok := m.plans[signature]
 	if !ok {
 		if err, refused := m.refused[signature]; refused {
@@ -31,41 +127,57 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 	if err := pl.checkInputs(inputs); err != nil {
 		return nil, err
 	}
-	if m.threads > 0 {
-		ctx = kernels.WithThreads(ctx, m.threads)
-	}
+	return pl, nil
+}
+
+// runPlan runs pl with an arena from its pool and hands the final slots
+// to fetch, while the arena is still the call's: fetch pins what leaves
+// the call (Run) or copies it out (RunInto, which sets intoArena so that
+// the fetched steps allocate in the arena too).
+func (m *Model) runPlan(ctx context.Context, pl *plan, inputs map[string]*tensor.Tensor, intoArena bool, fetch func(a *arena, slots []*tensor.Tensor)) error {
 	var a *arena
 	if m.reuse != reuseOff {
 		a = pl.getArena(m.reuse == reusePoison)
 	}
-	out, err := pl.run(ctx, a, inputs)
+	slots, err := pl.run(ctx, a, m.threads, intoArena, inputs)
+	if err != nil {
+		// A failed step may have left a kernel's goroutines or buffers
+		// in any state; the arena is not reused.
+		return err
+	}
+	fetch(a, slots)
 	if a != nil {
-		if err != nil {
-			// A failed step may have left a kernel's goroutines or
-			// buffers in any state; the arena is not reused.
-			return nil, err
-		}
 		a.endRun()
 		pl.arenas.put(a)
 	}
-	return out, err
+	return nil
 }
 
-// run executes the plan's steps. With an arena, kernels allocate through
-// it, and each buffer is recycled once no slot refers to it any more; the
-// buffers under the fetched tensors, and under a value a step stores in a
-// variable, are handed off and never recycled.
-func (pl *plan) run(ctx context.Context, a *arena, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+// run executes the plan's steps and returns the slots, which hold the
+// fetched tensors. With an arena, kernels allocate through it, and each
+// buffer is recycled once no slot refers to it any more; the buffers
+// under a value a step stores in a variable are handed off and never
+// recycled. Unless intoArena is set, steps whose outputs are fetched
+// allocate without the arena, since their outputs leave the call.
+func (pl *plan) run(ctx context.Context, a *arena, threads int, intoArena bool, inputs map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
 	var slots []*tensor.Tensor
 	var slotBuf []*buffer
 	var in []*tensor.Tensor
-	kctx := ctx
+	var kctx, fctx context.Context
 	if a != nil {
 		slots, slotBuf, in = a.slots, a.slotBuf, a.in[:0]
-		kctx = kernels.WithAllocator(ctx, a)
+		a.ctx.Reset(ctx, a, threads)
+		a.noAlloc.Reset(ctx, nil, threads)
+		kctx, fctx = &a.ctx, &a.noAlloc
+		if intoArena {
+			fctx = kctx
+		}
 	} else {
 		slots = make([]*tensor.Tensor, pl.nslots)
 		in = make([]*tensor.Tensor, 0, 8)
+		rc := &kernels.RunContext{}
+		rc.Reset(ctx, nil, threads)
+		kctx, fctx = rc, rc
 	}
 	copy(slots, pl.init)
 	for key, b := range pl.feeds {
@@ -82,7 +194,7 @@ func (pl *plan) run(ctx context.Context, a *arena, inputs map[string]*tensor.Ten
 		}
 		sctx := kctx
 		if st.fetched {
-			sctx = ctx
+			sctx = fctx
 		}
 		outs, err := compute(sctx, st.kernel, in)
 		if err != nil {
@@ -136,17 +248,7 @@ func (pl *plan) run(ctx context.Context, a *arena, inputs map[string]*tensor.Ten
 	if a != nil {
 		a.in = in
 	}
-	out := make(map[string]*tensor.Tensor, len(pl.fetches))
-	for _, f := range pl.fetches {
-		t := slots[f.slot]
-		out[f.spec.Name] = t
-		if a != nil {
-			if b := a.owner(t); b != nil {
-				b.pinned = true
-			}
-		}
-	}
-	return out, nil
+	return slots, nil
 }
 
 // getArena takes an arena from the plan's pool, or makes one.
@@ -195,29 +297,48 @@ func (pl *plan) checkInputs(inputs map[string]*tensor.Tensor) error {
 			ErrInvalidInput, pl.sig.Name, len(inputs), len(pl.feeds), strings.Join(keysOf(inputs), ","),
 			strings.Join(want, ","), strings.Join(extra, ","), strings.Join(missing, ","))
 	}
+	// The common case, every input fine, is checked in map order without
+	// sorting the keys; only a failure looks again in key order, so that
+	// the error names the first bad input in order.
+	ok := true
+	for key, b := range pl.feeds {
+		if checkInput(pl, key, b, inputs[key]) != nil {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return nil
+	}
 	for _, key := range sortedKeys(pl.feeds) {
-		spec := pl.feeds[key].spec
-		t := inputs[key]
-		if t == nil {
-			return fmt.Errorf("%w: input %q is nil", ErrInvalidInput, key)
+		if err := checkInput(pl, key, pl.feeds[key], inputs[key]); err != nil {
+			return err
 		}
-		if spec.DType != tensor.Invalid && t.DType() != spec.DType {
-			return fmt.Errorf("%w: input %q expects %v but %v is provided", ErrInvalidInput, key, spec.DType, t.DType())
-		}
-		// TensorFlow does not check a fed tensor against the shape its
-		// signature declares (TF Serving answers {"instances": [1.0, 2.0,
-		// 5.0]} on half_plus_two, whose x is [-1,1]), so neither does Run,
-		// except where the plan folded a computation using those dims.
-		dims := pl.feeds[key].relied
-		if dims == nil {
-			continue
-		}
-		shape := t.Shape()
-		ok := fitsDims(shape, dims)
-		if !ok {
-			return fmt.Errorf("%w: input %q has shape %v, but signature %q expects %s",
-				ErrInvalidInput, key, shape, pl.sig.Name, formatDims(dims))
-		}
+	}
+	return nil
+}
+
+// checkInput checks the tensor t fed for key, bound by b.
+func checkInput(pl *plan, key string, b binding, t *tensor.Tensor) error {
+	spec := b.spec
+	if t == nil {
+		return fmt.Errorf("%w: input %q is nil", ErrInvalidInput, key)
+	}
+	if spec.DType != tensor.Invalid && t.DType() != spec.DType {
+		return fmt.Errorf("%w: input %q expects %v but %v is provided", ErrInvalidInput, key, spec.DType, t.DType())
+	}
+	// TensorFlow does not check a fed tensor against the shape its
+	// signature declares (TF Serving answers {"instances": [1.0, 2.0,
+	// 5.0]} on half_plus_two, whose x is [-1,1]), so neither does Run,
+	// except where the plan folded a computation using those dims.
+	dims := b.relied
+	if dims == nil {
+		return nil
+	}
+	shape := t.Shape()
+	if !fitsDims(shape, dims) {
+		return fmt.Errorf("%w: input %q has shape %v, but signature %q expects %s",
+			ErrInvalidInput, key, shape, pl.sig.Name, formatDims(dims))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"context"
+	"time"
 
 	"inferd/internal/tensor"
 )
@@ -17,6 +18,53 @@ type Allocator interface {
 	Alloc(dt tensor.DType, shape tensor.Shape) *tensor.Tensor
 }
 
+// MaxDimsRank is the largest rank a Dims holds.
+const MaxDimsRank = 8
+
+// Dims is a shape of rank at most MaxDimsRank held by value, so that
+// passing it through an interface does not move the caller's shape to the
+// heap as passing a tensor.Shape does.
+type Dims struct {
+	Rank int
+	D    [MaxDimsRank]int
+}
+
+// Equal reports whether d holds shape s.
+func (d *Dims) Equal(s tensor.Shape) bool {
+	if len(s) != d.Rank {
+		return false
+	}
+	for i, v := range s {
+		if d.D[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Shape returns a new tensor.Shape holding d.
+func (d *Dims) Shape() tensor.Shape {
+	s := make(tensor.Shape, d.Rank)
+	copy(s, d.D[:d.Rank])
+	return s
+}
+
+// ReuseAllocator is an Allocator that also recycles what Alloc and
+// Result would otherwise allocate on every call: tensor headers, result
+// slices, and the headers of reshaped views. The engine's arena
+// implements it; Alloc, View and Result use it when ctx's allocator does.
+type ReuseAllocator interface {
+	Allocator
+	// AllocDims is Alloc with the shape held in d.
+	AllocDims(dt tensor.DType, d Dims) *tensor.Tensor
+	// ViewDims returns a tensor sharing t's data with shape d, which has
+	// t's element count.
+	ViewDims(t *tensor.Tensor, d Dims) *tensor.Tensor
+	// Results returns a slice of n tensors that stays valid until the
+	// step that asked for it has ended.
+	Results(n int) []*tensor.Tensor
+}
+
 type allocatorKey struct{}
 
 // WithAllocator returns a context whose kernels allocate through a; a nil a
@@ -27,29 +75,107 @@ func WithAllocator(ctx context.Context, a Allocator) context.Context {
 
 // AllocatorFrom returns the allocator stored in ctx, or nil.
 func AllocatorFrom(ctx context.Context) Allocator {
+	if rc, ok := ctx.(*RunContext); ok {
+		return rc.alloc
+	}
 	a, _ := ctx.Value(allocatorKey{}).(Allocator)
 	return a
+}
+
+// RunContext is a context carrying an allocator and a thread limit, as
+// WithAllocator and WithThreads make, that its owner resets for each Run
+// instead of allocating two context values per Run. Its zero value is not
+// ready: call Reset first. A RunContext must not be reset while a kernel
+// may still use it.
+type RunContext struct {
+	parent  context.Context
+	alloc   Allocator
+	threads int
+}
+
+var _ context.Context = (*RunContext)(nil)
+
+// Reset makes c parent with allocator a (nil: kernels allocate fresh
+// tensors) and, when threads > 0, the WithThreads limit threads.
+func (c *RunContext) Reset(parent context.Context, a Allocator, threads int) {
+	c.parent, c.alloc, c.threads = parent, a, threads
+}
+
+// Deadline is the parent's.
+func (c *RunContext) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
+// Done is the parent's.
+func (c *RunContext) Done() <-chan struct{} { return c.parent.Done() }
+
+// Err is the parent's.
+func (c *RunContext) Err() error { return c.parent.Err() }
+
+// Value answers the allocator and thread keys itself and asks the parent
+// for any other.
+func (c *RunContext) Value(key any) any {
+	switch key.(type) {
+	case allocatorKey:
+		if c.alloc == nil {
+			return nil
+		}
+		return c.alloc
+	case threadsKey:
+		if c.threads > 0 {
+			return c.threads
+		}
+	}
+	return c.parent.Value(key)
 }
 
 // Alloc returns a tensor of dtype dt and the given shape for a kernel to
 // fill. It comes from ctx's allocator when there is one, and then its
 // contents are unspecified, so the kernel must write every element; with
-// no allocator it is a fresh zeroed tensor.
+// no allocator it is a fresh zeroed tensor. Alloc does not keep shape.
 func Alloc(ctx context.Context, dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
-	if a := AllocatorFrom(ctx); a != nil {
-		return a.Alloc(dt, shape)
+	a := AllocatorFrom(ctx)
+	if a == nil {
+		return tensor.New(dt, shape)
 	}
-	return tensor.New(dt, shape)
+	if ra, ok := a.(ReuseAllocator); ok && len(shape) <= MaxDimsRank {
+		d := Dims{Rank: len(shape)}
+		copy(d.D[:], shape)
+		return ra.AllocDims(dt, d)
+	}
+	return a.Alloc(dt, shape.Clone())
+}
+
+// View returns a tensor sharing t's data with the given shape, which must
+// have t's element count, as t.Reshaped does; through a ReuseAllocator in
+// ctx its header is recycled. View does not keep shape.
+func View(ctx context.Context, t *tensor.Tensor, shape tensor.Shape) (*tensor.Tensor, error) {
+	if ra, ok := AllocatorFrom(ctx).(ReuseAllocator); ok && len(shape) <= MaxDimsRank && shape.NumElements() == t.Len() {
+		d := Dims{Rank: len(shape)}
+		copy(d.D[:], shape)
+		return ra.ViewDims(t, d), nil
+	}
+	return t.Reshaped(shape.Clone())
+}
+
+// Result returns the slice a kernel's Compute returns, holding outs: a
+// recycled one through a ReuseAllocator in ctx, else a new one. Result
+// does not keep outs, so a call with literal arguments allocates nothing
+// in steady state.
+func Result(ctx context.Context, outs ...*tensor.Tensor) []*tensor.Tensor {
+	if ra, ok := AllocatorFrom(ctx).(ReuseAllocator); ok {
+		r := ra.Results(len(outs))
+		copy(r, outs)
+		return r
+	}
+	return append([]*tensor.Tensor(nil), outs...)
 }
 
 // AllocZeroed is Alloc for kernels that write only some elements and rely
 // on the rest being zero (false, or nil for strings).
 func AllocZeroed(ctx context.Context, dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
-	a := AllocatorFrom(ctx)
-	if a == nil {
+	if AllocatorFrom(ctx) == nil {
 		return tensor.New(dt, shape)
 	}
-	t := a.Alloc(dt, shape)
+	t := Alloc(ctx, dt, shape)
 	clearData(t)
 	return t
 }

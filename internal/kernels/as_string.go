@@ -88,6 +88,6 @@ func buildAsString(n Node) (Kernel, error) {
 		default:
 			return nil, n.Errorf(ErrUnsupported, "input dtype %v", x.DType())
 		}
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }

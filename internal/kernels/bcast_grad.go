@@ -16,7 +16,7 @@ func init() {
 // the shape, padded on the left with ones to the result's rank, is 1.
 // Gradient tapes in training signatures use it; the outputs have s0's type.
 func buildBroadcastGradientArgs(n Node) (Kernel, error) {
-	return KernelFunc(func(_ context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
@@ -51,7 +51,7 @@ func buildBroadcastGradientArgs(n Node) (Kernel, error) {
 				r1 = append(r1, int64(i))
 			}
 		}
-		return []*tensor.Tensor{axesTensor(in[0].DType(), r0), axesTensor(in[0].DType(), r1)}, nil
+		return Result(ctx, axesTensor(in[0].DType(), r0), axesTensor(in[0].DType(), r1)), nil
 	}), nil
 }
 

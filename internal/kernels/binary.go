@@ -150,7 +150,7 @@ func init() {
 				}
 				if op, fast := vecOps[n.Op]; fast {
 					if res, ok := binaryVec(ctx, op, in[0], in[1], out); ok {
-						return []*tensor.Tensor{res}, nil
+						return Result(ctx, res), nil
 					}
 				}
 				var res *tensor.Tensor
@@ -172,7 +172,7 @@ func init() {
 				if !ok {
 					return nil, n.Errorf(ErrInvalidArgument, "%s", def.intErr)
 				}
-				return []*tensor.Tensor{res}, nil
+				return Result(ctx, res), nil
 			}), nil
 		})
 	}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"sync"
 
 	"inferd/internal/tensor"
 )
@@ -9,7 +10,15 @@ import (
 // BroadcastShape returns the shape that a and b broadcast to under NumPy
 // (and TensorFlow) rules: shapes align on the right, and each pair of
 // dimensions must be equal or one of them 1.
+// The result is a or b itself when that is the broadcast shape (the usual
+// case: equal shapes, a bias, a scalar), so callers must not modify it.
 func BroadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
+	if broadcastsInto(b, a) {
+		return a[:len(a):len(a)], nil
+	}
+	if broadcastsInto(a, b) {
+		return b[:len(b):len(b)], nil
+	}
 	n := max(len(a), len(b))
 	out := make(tensor.Shape, n)
 	for i := 0; i < n; i++ {
@@ -34,6 +43,21 @@ func BroadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
+// broadcastsInto reports whether s broadcasts to exactly to: it has no
+// more dimensions, and each is 1 or to's.
+func broadcastsInto(s, to tensor.Shape) bool {
+	if len(s) > len(to) {
+		return false
+	}
+	off := len(to) - len(s)
+	for i, d := range s {
+		if d != 1 && d != to[off+i] {
+			return false
+		}
+	}
+	return true
+}
+
 // BroadcastShapes folds BroadcastShape over all the shapes.
 func BroadcastShapes(shapes ...tensor.Shape) (tensor.Shape, error) {
 	out := tensor.Shape{}
@@ -51,7 +75,13 @@ func BroadcastShapes(shapes ...tensor.Shape) (tensor.Shape, error) {
 // is broadcast along that dimension (its extent is 1 or it is missing).
 // in must broadcast to out.
 func BroadcastStrides(in, out tensor.Shape) []int {
-	st := make([]int, len(out))
+	return broadcastStridesInto(make([]int, len(out)), in, out)
+}
+
+// broadcastStridesInto is BroadcastStrides writing into st, which has
+// len(out) elements.
+func broadcastStridesInto(st []int, in, out tensor.Shape) []int {
+	clear(st)
 	s := 1
 	for i := len(out) - 1; i >= 0; i-- {
 		j := len(in) - len(out) + i
@@ -79,14 +109,16 @@ func forEachRun(out tensor.Shape, in []tensor.Shape, f func(outOff int, offs []i
 		return
 	}
 	k := len(in)
-	strides := make([][]int, k)
+	w := getWalk(k, len(out))
+	defer putWalk(w)
+	strides := w.strides
 	for i, s := range in {
-		strides[i] = BroadcastStrides(s, out)
+		broadcastStridesInto(strides[i], s, out)
 	}
 	// Drop size-1 dimensions and merge dimension d into d+1 when every
 	// input is contiguous (or uniformly broadcast) across the pair.
-	var dims []int
-	mst := make([][]int, k)
+	dims := w.dims[:0]
+	mst := w.mst
 	for d := 0; d < len(out); d++ {
 		if out[d] == 1 {
 			continue
@@ -109,11 +141,10 @@ func forEachRun(out tensor.Shape, in []tensor.Shape, f func(outOff int, offs []i
 		}
 		dims = append(dims, out[d])
 		for i := 0; i < k; i++ {
-			mst[i] = append(mst[i], strides[i][d])
+			mst[i][len(dims)-1] = strides[i][d]
 		}
 	}
-	offs := make([]int, k)
-	steps := make([]int, k)
+	offs, steps := w.offs, w.steps
 	if len(dims) == 0 {
 		f(0, offs, 1, steps)
 		return
@@ -123,8 +154,7 @@ func forEachRun(out tensor.Shape, in []tensor.Shape, f func(outOff int, offs []i
 	for i := 0; i < k; i++ {
 		steps[i] = mst[i][last]
 	}
-	idx := make([]int, last)
-	base := make([]int, k)
+	idx, base := w.idx[:last], w.base
 	for o := 0; o < total; o += inner {
 		copy(offs, base)
 		f(o, offs, inner, steps)
@@ -143,6 +173,60 @@ func forEachRun(out tensor.Shape, in []tensor.Shape, f func(outOff int, offs []i
 			idx[d] = 0
 		}
 	}
+}
+
+// walk is forEachRun's working memory, kept on a free list so that a walk
+// allocates nothing once warm: f's offs and steps would otherwise escape.
+type walk struct {
+	flat              []int
+	strides, mst      [][]int
+	dims, idx         []int
+	offs, steps, base []int
+}
+
+var walks struct {
+	sync.Mutex
+	free []*walk
+}
+
+// getWalk returns a walk for k inputs of rank dimensions, zeroed.
+func getWalk(k, rank int) *walk {
+	walks.Lock()
+	var w *walk
+	if n := len(walks.free); n > 0 {
+		w = walks.free[n-1]
+		walks.free = walks.free[:n-1]
+	}
+	walks.Unlock()
+	if w == nil {
+		w = &walk{}
+	}
+	need := 2*k*rank + 2*rank + 3*k
+	if cap(w.flat) < need {
+		w.flat = make([]int, need)
+	}
+	flat := w.flat[:need]
+	clear(flat)
+	if cap(w.strides) < k {
+		w.strides, w.mst = make([][]int, k), make([][]int, k)
+	}
+	w.strides, w.mst = w.strides[:k], w.mst[:k]
+	for i := range k {
+		w.strides[i], flat = flat[:rank:rank], flat[rank:]
+		w.mst[i], flat = flat[:rank:rank], flat[rank:]
+	}
+	w.dims, flat = flat[:0:rank], flat[rank:]
+	w.idx, flat = flat[:rank:rank], flat[rank:]
+	w.offs, flat = flat[:k:k], flat[k:]
+	w.steps, flat = flat[:k:k], flat[k:]
+	w.base = flat[:k:k]
+	return w
+}
+
+func putWalk(w *walk) {
+	walks.Lock()
+	walks.free = append(walks.free, w)
+	walks.Unlock()
 }
 
 // broadcastBinary sets o[i] = f(a[ia], b[ib]) over out, the broadcast of

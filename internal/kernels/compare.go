@@ -68,7 +68,7 @@ func init() {
 				case tensor.String:
 					res = compareTyped(ctx, in[0], in[1], out, func(x, y []byte) bool { return def.equality(bytes.Equal(x, y)) })
 				}
-				return []*tensor.Tensor{res}, nil
+				return Result(ctx, res), nil
 			}), nil
 		})
 	}
@@ -87,7 +87,7 @@ func init() {
 				if err != nil {
 					return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 				}
-				return []*tensor.Tensor{compareTyped(ctx, in[0], in[1], out, f)}, nil
+				return Result(ctx, compareTyped(ctx, in[0], in[1], out, f)), nil
 			}), nil
 		})
 	}
@@ -103,7 +103,7 @@ func init() {
 			for i, x := range in[0].Bools() {
 				o[i] = !x
 			}
-			return []*tensor.Tensor{res}, nil
+			return Result(ctx, res), nil
 		}), nil
 	})
 }

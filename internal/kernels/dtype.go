@@ -65,3 +65,19 @@ func IntValues(t *tensor.Tensor) ([]int64, bool) {
 	}
 	return nil, false
 }
+
+// intValuesInto is IntValues appending to buf, so that a caller's array
+// can hold the values.
+func intValuesInto(buf []int64, t *tensor.Tensor) ([]int64, bool) {
+	switch t.DType() {
+	case tensor.Int32:
+		for _, x := range t.Int32s() {
+			buf = append(buf, int64(x))
+		}
+		return buf, true
+	case tensor.Int64:
+		return append(buf, t.Int64s()...), true
+	}
+	return nil, false
+}
+

@@ -134,7 +134,7 @@ func buildEinsum(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "equation %q: %v", eq, err)
 		}
-		return []*tensor.Tensor{res}, nil
+		return Result(ctx, res), nil
 	}), nil
 }
 

@@ -34,7 +34,7 @@ func buildMatMul(n Node) (Kernel, error) {
 		}
 		out := Alloc(ctx, a.DType(), tensor.Shape{m, nn})
 		matmulInto(ctx, a, 0, a.Shape()[1], ta, b, 0, b.Shape()[1], tb, out, 0, m, nn, k)
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -99,7 +99,7 @@ func buildBatchMatMul(broadcast bool) Builder {
 			if err != nil {
 				return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 			}
-			return []*tensor.Tensor{out}, nil
+			return Result(ctx, out), nil
 		}), nil
 	}
 }
@@ -199,7 +199,7 @@ func buildBiasAdd(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
 		if res, ok := binaryVec(ctx, vecAdd, x, b, out); ok {
-			return []*tensor.Tensor{res}, nil
+			return Result(ctx, res), nil
 		}
 		var res *tensor.Tensor
 		switch x.DType() {
@@ -216,7 +216,7 @@ func buildBiasAdd(n Node) (Kernel, error) {
 		case tensor.Int64:
 			res = addTyped[int64](ctx, x, b, out)
 		}
-		return []*tensor.Tensor{res}, nil
+		return Result(ctx, res), nil
 	}), nil
 }
 

@@ -47,9 +47,9 @@ func buildAddN(n Node) (Kernel, error) {
 			acc = res
 		}
 		if len(in) == 1 {
-			return []*tensor.Tensor{in[0]}, nil
+			return Result(ctx, in[0]), nil
 		}
-		return []*tensor.Tensor{acc}, nil
+		return Result(ctx, acc), nil
 	}), nil
 }
 
@@ -73,9 +73,9 @@ func buildDivNoNan(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
 		if in[0].DType() == tensor.Float32 {
-			return []*tensor.Tensor{binaryFloat[float32](ctx, in[0], in[1], out, f)}, nil
+			return Result(ctx, binaryFloat[float32](ctx, in[0], in[1], out, f)), nil
 		}
-		return []*tensor.Tensor{binaryFloat[float64](ctx, in[0], in[1], out, f)}, nil
+		return Result(ctx, binaryFloat[float64](ctx, in[0], in[1], out, f)), nil
 	}), nil
 }
 
@@ -126,7 +126,7 @@ func init() {
 				for i, v := range asFloat64s(in[0]) {
 					o[i] = f(v)
 				}
-				return []*tensor.Tensor{res}, nil
+				return Result(ctx, res), nil
 			}), nil
 		})
 	}
@@ -170,7 +170,7 @@ func buildClipByValue(n Node) (Kernel, error) {
 		case tensor.Int64:
 			res = clipTyped[int64](ctx, x, lo, hi)
 		}
-		return []*tensor.Tensor{res}, nil
+		return Result(ctx, res), nil
 	}), nil
 }
 

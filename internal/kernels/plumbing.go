@@ -40,8 +40,8 @@ func buildConst(n Node) (Kernel, error) {
 	if dt, ok := attrType(n, "dtype"); ok && dt != v.DType() {
 		return nil, n.Errorf(ErrInvalidArgument, "dtype attribute %v does not match value of dtype %v", dt, v.DType())
 	}
-	return KernelFunc(func(context.Context, []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		return []*tensor.Tensor{v}, nil
+	return KernelFunc(func(ctx context.Context, _ []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		return Result(ctx, v), nil
 	}), nil
 }
 
@@ -52,7 +52,7 @@ func buildPassThrough(n Node) (Kernel, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{in[0]}, nil
+		return Result(ctx, in[0]), nil
 	}), nil
 }
 
@@ -79,7 +79,7 @@ func buildEnsureShape(n Node) (Kernel, error) {
 				return nil, n.Errorf(ErrInvalidArgument, "shape of tensor %v is not compatible with expected shape %v", s, want)
 			}
 		}
-		return []*tensor.Tensor{in[0]}, nil
+		return Result(ctx, in[0]), nil
 	}), nil
 }
 
@@ -111,6 +111,6 @@ func buildCheckNumerics(n Node) (Kernel, error) {
 		if bad {
 			return nil, n.Errorf(ErrInvalidArgument, "%s : Tensor had NaN or Inf values", msg)
 		}
-		return []*tensor.Tensor{in[0]}, nil
+		return Result(ctx, in[0]), nil
 	}), nil
 }

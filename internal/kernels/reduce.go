@@ -21,12 +21,35 @@ func init() {
 // rank r: a scalar or vector of int32/int64, negative values counting from
 // the end, duplicates allowed. It returns a mask of reduced dimensions.
 func reductionAxes(axes *tensor.Tensor, r int) ([]bool, error) {
-	v, ok := IntValues(axes)
-	if !ok || axes.Rank() > 1 {
+	return reductionAxesInto(nil, axes, r)
+}
+
+// reductionAxesInto is reductionAxes building the mask in buf's storage
+// when it has room, so that a caller's array can hold it.
+func reductionAxesInto(buf []bool, axes *tensor.Tensor, r int) ([]bool, error) {
+	var n int
+	switch axes.DType() {
+	case tensor.Int32, tensor.Int64:
+		n = axes.Len()
+	default:
 		return nil, errorf("reduction_indices must be an int32 or int64 scalar or vector, got %v", axes)
 	}
-	mask := make([]bool, r)
-	for _, a := range v {
+	if axes.Rank() > 1 {
+		return nil, errorf("reduction_indices must be an int32 or int64 scalar or vector, got %v", axes)
+	}
+	mask := buf[:0]
+	if cap(mask) < r {
+		mask = make([]bool, 0, r)
+	}
+	mask = mask[:r]
+	clear(mask)
+	for i := range n {
+		var a int64
+		if axes.DType() == tensor.Int32 {
+			a = int64(axes.Int32s()[i])
+		} else {
+			a = axes.Int64s()[i]
+		}
 		if a < -int64(r) || a >= int64(r) {
 			return nil, errorf("invalid reduction dimension %d for input of rank %d", a, r)
 		}
@@ -41,8 +64,14 @@ func reductionAxes(axes *tensor.Tensor, r int) ([]bool, error) {
 // reducedShapes returns the kept shape (reduced dimensions set to 1, which
 // broadcasts back to the input) and the output shape per keepDims.
 func reducedShapes(in tensor.Shape, mask []bool, keepDims bool) (keep, out tensor.Shape) {
-	keep = in.Clone()
-	out = tensor.Shape{}
+	return reducedShapesInto(in, mask, keepDims, nil, tensor.Shape{})
+}
+
+// reducedShapesInto is reducedShapes building keep and out in the storage
+// of keepBuf and outBuf when they have room.
+func reducedShapesInto(in tensor.Shape, mask []bool, keepDims bool, keepBuf, outBuf tensor.Shape) (keep, out tensor.Shape) {
+	keep = append(keepBuf[:0], in...)
+	out = outBuf[:0]
 	for d, red := range mask {
 		if red {
 			keep[d] = 1
@@ -89,11 +118,13 @@ func buildReduce(n Node) (Kernel, error) {
 		if err := checkDType(n, "input", x, numericTypes...); err != nil {
 			return nil, err
 		}
-		mask, err := reductionAxes(in[1], x.Rank())
+		var maskBuf [MaxDimsRank]bool
+		mask, err := reductionAxesInto(maskBuf[:], in[1], x.Rank())
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
-		keep, outShape := reducedShapes(x.Shape(), mask, keepDims)
+		var keepBuf, outBuf [MaxDimsRank]int
+		keep, outShape := reducedShapesInto(x.Shape(), mask, keepDims, keepBuf[:], outBuf[:])
 		count := 1
 		for d, red := range mask {
 			if red {
@@ -115,7 +146,7 @@ func buildReduce(n Node) (Kernel, error) {
 		case tensor.Int64:
 			res = reduceInt[int64](ctx, n.Op, x, keep, outShape, count, math.MinInt64, math.MaxInt64)
 		}
-		return []*tensor.Tensor{res}, nil
+		return Result(ctx, res), nil
 	}), nil
 }
 
@@ -214,11 +245,13 @@ func buildReduceBool(n Node) (Kernel, error) {
 		if err := checkDType(n, "input", x, tensor.Bool); err != nil {
 			return nil, err
 		}
-		mask, err := reductionAxes(in[1], x.Rank())
+		var maskBuf [MaxDimsRank]bool
+		mask, err := reductionAxesInto(maskBuf[:], in[1], x.Rank())
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
-		keep, outShape := reducedShapes(x.Shape(), mask, keepDims)
+		var keepBuf, outBuf [MaxDimsRank]int
+		keep, outShape := reducedShapesInto(x.Shape(), mask, keepDims, keepBuf[:], outBuf[:])
 		res, o := NewLikeCtx[bool](ctx, tensor.Bool, outShape)
 		for i := range o {
 			o[i] = all
@@ -228,7 +261,7 @@ func buildReduceBool(n Node) (Kernel, error) {
 			add = func(a, v bool) bool { return a && v }
 		}
 		reduceInto(x.Bools(), x.Shape(), keep, o, add)
-		return []*tensor.Tensor{res}, nil
+		return Result(ctx, res), nil
 	}), nil
 }
 
@@ -306,7 +339,7 @@ func buildArgReduce(n Node) (Kernel, error) {
 				out.Int64s()[i] = int64(v)
 			}
 		}
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }
 

@@ -62,7 +62,7 @@ func buildResize(bilinear bool) Builder {
 				} else {
 					resizeBilinear(ctx, vals, xs, ys, ws, out.Float32s())
 				}
-				return []*tensor.Tensor{out}, nil
+				return Result(ctx, out), nil
 			}
 			ys := nearestTable(oh, xs[1], hScale, alignCorners, halfPixel)
 			ws := nearestTable(ow, xs[2], wScale, alignCorners, halfPixel)
@@ -81,7 +81,7 @@ func buildResize(bilinear bool) Builder {
 			case tensor.Int64:
 				resizeNearest(Slice[int64](x), xs, ys, ws, Slice[int64](out))
 			}
-			return []*tensor.Tensor{out}, nil
+			return Result(ctx, out), nil
 		}), nil
 	}
 }

@@ -74,7 +74,7 @@ func buildSelect(v2 bool) Builder {
 			default:
 				return nil, n.Errorf(ErrUnsupported, "dtype %v", x.DType())
 			}
-			return []*tensor.Tensor{res}, nil
+			return Result(ctx, res), nil
 		}), nil
 	}
 }

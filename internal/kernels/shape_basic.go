@@ -3,6 +3,7 @@ package kernels
 import (
 	"context"
 	"math"
+	"slices"
 
 	"inferd/internal/tensor"
 )
@@ -35,11 +36,18 @@ func buildReshape(n Node) (Kernel, error) {
 		if in[1].Rank() > 1 {
 			return nil, n.Errorf(ErrInvalidArgument, "shape must be a vector, got shape %v", in[1].Shape())
 		}
-		dims, err := intInput(n, "shape", in[1])
-		if err != nil {
-			return nil, err
+		var dimsBuf [MaxDimsRank]int64
+		dims, ok := intValuesInto(dimsBuf[:0], in[1])
+		if !ok {
+			return nil, n.Errorf(ErrInvalidArgument, "%s must be int32 or int64, got %v", "shape", in[1].DType())
 		}
-		out := make(tensor.Shape, len(dims))
+		var outBuf [MaxDimsRank]int
+		out := tensor.Shape(outBuf[:0])
+		if len(dims) > len(outBuf) {
+			out = make(tensor.Shape, len(dims))
+		} else {
+			out = out[:len(dims)]
+		}
 		unknown := -1
 		known := 1
 		for i, d := range dims {
@@ -53,7 +61,7 @@ func buildReshape(n Node) (Kernel, error) {
 				return nil, n.Errorf(ErrInvalidArgument, "size %d must be non-negative, not %d", i, d)
 			default:
 				if d > 0 && int64(known) > maxOutputElements/d {
-					return nil, n.Errorf(ErrInvalidArgument, "requested shape %v is too large", dims)
+					return nil, n.Errorf(ErrInvalidArgument, "requested shape %v is too large", slices.Clone(dims))
 				}
 				out[i] = int(d)
 				known *= int(d)
@@ -71,11 +79,11 @@ func buildReshape(n Node) (Kernel, error) {
 		} else if known != total {
 			return nil, n.Errorf(ErrInvalidArgument, "input to reshape is a tensor with %d values, but the requested shape has %d", total, known)
 		}
-		r, err := in[0].Reshaped(out)
+		r, err := View(ctx, in[0], out)
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
-		return single(r), nil
+		return Result(ctx, r), nil
 	}), nil
 }
 
@@ -110,7 +118,7 @@ func buildSqueeze(n Node) (Kernel, error) {
 			out = append(out, d)
 		}
 		r, _ := in[0].Reshaped(out)
-		return single(r), nil
+		return Result(ctx, r), nil
 	}), nil
 }
 
@@ -136,7 +144,7 @@ func buildExpandDims(n Node) (Kernel, error) {
 		out := make(tensor.Shape, 0, len(s)+1)
 		out = append(append(append(out, s[:d]...), 1), s[d:]...)
 		t, _ := in[0].Reshaped(out)
-		return single(t), nil
+		return Result(ctx, t), nil
 	}), nil
 }
 
@@ -149,7 +157,7 @@ func buildShape(n Node) (Kernel, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
 		}
-		return single(shapeTensor(dt, in[0].Shape())), nil
+		return Result(ctx, shapeTensor(dt, in[0].Shape())), nil
 	}), nil
 }
 
@@ -191,7 +199,7 @@ func buildSize(n Node) (Kernel, error) {
 		if dt == tensor.Int32 && size > math.MaxInt32 {
 			return nil, n.Errorf(ErrInvalidArgument, "number of elements was larger than representable by 32-bit output type")
 		}
-		return single(scalarOf(dt, size)), nil
+		return Result(ctx, scalarOf(dt, size)), nil
 	}), nil
 }
 
@@ -208,7 +216,7 @@ func buildRank(n Node) (Kernel, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
 		}
-		return single(scalarOf(tensor.Int32, int64(in[0].Rank()))), nil
+		return Result(ctx, scalarOf(tensor.Int32, int64(in[0].Rank()))), nil
 	}), nil
 }
 
@@ -236,7 +244,7 @@ func buildFill(n Node) (Kernel, error) {
 		if m := s.NumElements(); m > 0 {
 			e.fillRun(0, asElems(in[1]), 0, m)
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -339,7 +347,7 @@ func buildZerosLike(n Node) (Kernel, error) {
 		if in[0].DType() == tensor.String {
 			return nil, n.Errorf(ErrUnsupported, "ZerosLike of strings")
 		}
-		return single(AllocZeroed(ctx, in[0].DType(), in[0].Shape())), nil
+		return Result(ctx, AllocZeroed(ctx, in[0].DType(), in[0].Shape())), nil
 	}), nil
 }
 
@@ -367,7 +375,7 @@ func buildOnesLike(n Node) (Kernel, error) {
 		default:
 			return nil, n.Errorf(ErrUnsupported, "OnesLike of %v", in[0].DType())
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -401,7 +409,7 @@ func buildBroadcastTo(n Node) (Kernel, error) {
 		if !ok {
 			return nil, n.Errorf(ErrInvalidArgument, "unable to broadcast tensor of shape %v to tensor of shape %v", s, target)
 		}
-		return single(broadcastCopy(ctx, in[0], target)), nil
+		return Result(ctx, broadcastCopy(ctx, in[0], target)), nil
 	}), nil
 }
 
@@ -444,10 +452,10 @@ func buildTranspose(n Node) (Kernel, error) {
 			identity = identity && p == int64(i)
 		}
 		if identity {
-			return single(in[0]), nil
+			return Result(ctx, in[0]), nil
 		}
 		out, e := newElems(ctx, in[0].DType(), outShape)
 		stridedCopy(e, outShape, asElems(in[0]), 0, strides)
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }

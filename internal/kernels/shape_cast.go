@@ -37,13 +37,13 @@ func buildCast(n Node) (Kernel, error) {
 		}
 		x := in[0]
 		if x.DType() == dst {
-			return single(x), nil
+			return Result(ctx, x), nil
 		}
 		out := Alloc(ctx, dst, x.Shape())
 		if !castInto(out, x) {
 			return nil, n.Errorf(ErrUnsupported, "Cast from %v to %v", x.DType(), dst)
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 

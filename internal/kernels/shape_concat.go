@@ -37,7 +37,7 @@ func buildConcat(n Node, axisFirst bool) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -124,7 +124,7 @@ func buildPack(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -294,12 +294,12 @@ func buildTile(n Node) (Kernel, error) {
 		out, e := newElems(ctx, in[0].DType(), outShape)
 		total := outShape.NumElements()
 		if total == 0 {
-			return single(out), nil
+			return Result(ctx, out), nil
 		}
 		r := len(s)
 		if r == 0 {
 			e.copyRun(0, asElems(in[0]), 0, 1)
-			return single(out), nil
+			return Result(ctx, out), nil
 		}
 		src := asElems(in[0])
 		inStrides := rowMajorStrides(s)
@@ -322,6 +322,6 @@ func buildTile(n Node) (Kernel, error) {
 				idx[i] = 0
 			}
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }

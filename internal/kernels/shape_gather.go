@@ -72,7 +72,7 @@ func buildGather(n Node, v2 bool) (Kernel, error) {
 		}
 		out, e := newElems(ctx, params.DType(), outShape)
 		if I == 0 {
-			return single(out), nil
+			return Result(ctx, out), nil
 		}
 		src := asElems(params)
 		di := 0
@@ -85,7 +85,7 @@ func buildGather(n Node, v2 bool) (Kernel, error) {
 				}
 			}
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 

@@ -75,7 +75,7 @@ func buildPad(n Node, v2 bool) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -102,7 +102,7 @@ func buildMirrorPad(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 

@@ -48,7 +48,7 @@ func buildSlice(n Node) (Kernel, error) {
 		if outShape.NumElements() > 0 {
 			stridedCopy(e, outShape, asElems(in[0]), base, strides)
 		}
-		return single(out), nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -102,7 +102,7 @@ func buildStridedSlice(n Node) (Kernel, error) {
 			stridedCopy(e, plan.procShape, asElems(in[0]), plan.base, plan.strides)
 		}
 		r, _ := out.Reshaped(plan.finalShape)
-		return single(r), nil
+		return Result(ctx, r), nil
 	}), nil
 }
 

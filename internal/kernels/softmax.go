@@ -36,7 +36,7 @@ func buildSoftmax(logOut bool) Builder {
 			} else {
 				res = softmaxTyped[float64](ctx, x, logOut)
 			}
-			return []*tensor.Tensor{res}, nil
+			return Result(ctx, res), nil
 		}), nil
 	}
 }
@@ -48,7 +48,7 @@ func softmaxTyped[T Float](ctx context.Context, x *tensor.Tensor, logOut bool) *
 	if c == 0 {
 		return res
 	}
-	ex := make([]float64, c)
+	ex := scratch[float64](ctx, c)
 	for r := 0; r+c <= len(v); r += c {
 		row, dst := v[r:r+c], o[r:r+c]
 		m := math.Inf(-1)

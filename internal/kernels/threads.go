@@ -3,6 +3,8 @@ package kernels
 import (
 	"context"
 	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 type threadsKey struct{}
@@ -17,8 +19,187 @@ func WithThreads(ctx context.Context, n int) context.Context {
 // the WithThreads limit when there is one, capped by GOMAXPROCS.
 func Threads(ctx context.Context) int {
 	procs := runtime.GOMAXPROCS(0)
+	if rc, ok := ctx.(*RunContext); ok && rc.threads > 0 {
+		return min(rc.threads, procs)
+	}
 	if n, ok := ctx.Value(threadsKey{}).(int); ok && n > 0 {
 		return min(n, procs)
 	}
 	return procs
+}
+
+// parallelFor splits [0, n) into contiguous ranges run on up to
+// Threads(ctx) goroutines, staying on the caller's when work (a rough count
+// of scalar operations for all n) is small. The ranges run on the
+// process's worker pool and on the caller's goroutine, so a call starts no
+// goroutine and allocates nothing beyond f itself; a caller that wants no
+// allocation at one thread calls f directly when serial says so, leaving
+// the func literal to the parallel branch.
+func parallelFor(ctx context.Context, n int, work int, f func(lo, hi int)) {
+	workers := Threads(ctx)
+	if work < 1<<18 || workers < 2 || n < 2 {
+		f(0, n)
+		return
+	}
+	parallelDo(min(workers, n), n, f)
+}
+
+// serial reports whether parallelFor(ctx, n, work, f) would run f(0, n)
+// on the caller's goroutine.
+func serial(ctx context.Context, n, work int) bool {
+	return work < 1<<18 || n < 2 || Threads(ctx) < 2
+}
+
+// parallelParts runs f(0), ..., f(parts-1) concurrently on the worker pool
+// and the caller's goroutine, and returns when all have returned.
+func parallelParts(parts int, f func(part int)) {
+	if parts <= 1 {
+		if parts == 1 {
+			f(0)
+		}
+		return
+	}
+	b := getBatch()
+	b.part = f
+	b.run(parts)
+	b.part = nil
+	putBatch(b)
+}
+
+// parallelDo runs f over parts contiguous ranges of [0, n).
+func parallelDo(parts, n int, f func(lo, hi int)) {
+	b := getBatch()
+	b.rng, b.n = f, n
+	b.run(parts)
+	b.rng = nil
+	putBatch(b)
+}
+
+// batch is one parallel call: parts indices claimed by the caller and by
+// the pool's workers through state, which packs the batch's generation,
+// its part count and the next unclaimed part, so that a worker woken for
+// an earlier call that has since ended claims nothing.
+type batch struct {
+	state atomic.Uint64 // gen<<32 | parts<<16 | next
+	left  atomic.Int32  // parts not yet finished
+	done  chan struct{} // a worker that finishes the last part sends here
+	gen   uint32
+	n     int
+	rng   func(lo, hi int)
+	part  func(int)
+}
+
+const maxParts = 1<<16 - 1
+
+// run executes parts parts and returns when every one has finished.
+func (b *batch) run(parts int) {
+	parts = min(parts, maxParts)
+	b.gen++
+	b.left.Store(int32(parts))
+	b.state.Store(uint64(b.gen)<<32 | uint64(parts)<<16)
+	workers.wake(b, parts-1)
+	if !b.work(b.gen) {
+		// The last part to finish ran on a worker, which sends on done
+		// after its decrement: its last touch of this call.
+		<-b.done
+	}
+}
+
+// work claims and runs the parts of generation gen until none is left. It
+// reports whether the caller finished the call's last part; a worker that
+// does sends on done instead.
+func (b *batch) work(gen uint32) (last bool) {
+	for {
+		s := b.state.Load()
+		parts, next := int(s>>16&0xffff), int(s&0xffff)
+		if uint32(s>>32) != gen || next >= parts {
+			return false
+		}
+		if !b.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		// The claim succeeded for gen, so the call cannot end (and the
+		// batch's fields change) before this part finishes.
+		b.runPart(next, parts)
+		if b.left.Add(-1) == 0 {
+			return true
+		}
+	}
+}
+
+func (b *batch) runPart(i, parts int) {
+	if b.part != nil {
+		b.part(i)
+		return
+	}
+	b.rng(b.n*i/parts, b.n*(i+1)/parts)
+}
+
+var batches = struct {
+	sync.Mutex
+	free []*batch
+}{}
+
+func getBatch() *batch {
+	batches.Lock()
+	defer batches.Unlock()
+	if n := len(batches.free); n > 0 {
+		b := batches.free[n-1]
+		batches.free = batches.free[:n-1]
+		return b
+	}
+	return &batch{done: make(chan struct{}, 1)}
+}
+
+func putBatch(b *batch) {
+	batches.Lock()
+	batches.free = append(batches.free, b)
+	batches.Unlock()
+}
+
+// workerPool is the process's kernel workers: goroutines parked on a
+// channel until a parallel call wakes them. It starts them lazily, one
+// fewer than the most parts any call asked for, up to GOMAXPROCS. The
+// workers are never stopped: parked, they cost a little memory and no CPU,
+// and they are shared by every model in the process.
+type workerPool struct {
+	mu      sync.Mutex
+	started int
+	wakeups chan wakeup
+}
+
+type wakeup struct {
+	b   *batch
+	gen uint32
+}
+
+var workers = workerPool{wakeups: make(chan wakeup, 256)}
+
+// wake asks up to n workers to help with b; it never blocks, since the
+// caller runs whatever parts no worker claims.
+func (p *workerPool) wake(b *batch, n int) {
+	if n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	for p.started < min(n, runtime.GOMAXPROCS(0)-1) {
+		p.started++
+		go p.work()
+	}
+	p.mu.Unlock()
+	for range n {
+		select {
+		case p.wakeups <- wakeup{b, b.gen}:
+		default:
+			return
+		}
+	}
+}
+
+func (p *workerPool) work() {
+	for w := range p.wakeups {
+		if w.b.work(w.gen) {
+			w.b.done <- struct{}{}
+		}
+	}
 }

@@ -71,7 +71,7 @@ func buildTopK(n Node) (Kernel, error) {
 				ind.Int64s()[i] = int64(v)
 			}
 		}
-		return []*tensor.Tensor{vals, ind}, nil
+		return Result(ctx, vals, ind), nil
 	}), nil
 }
 

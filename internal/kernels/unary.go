@@ -151,7 +151,7 @@ func init() {
 					return nil, err
 				}
 				if res, ok := unaryVec(ctx, n.Op, x); ok {
-					return []*tensor.Tensor{res}, nil
+					return Result(ctx, res), nil
 				}
 				f := def.float
 				if def.floatFor != nil {
@@ -172,7 +172,7 @@ func init() {
 				case tensor.Int64:
 					res = unaryInt[int64](ctx, x, def.integer)
 				}
-				return []*tensor.Tensor{res}, nil
+				return Result(ctx, res), nil
 			}), nil
 		})
 	}

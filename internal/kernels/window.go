@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"context"
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // spatial holds the parsed window attributes of a 2-D NHWC op (the
 // convolutions and the pools): strides, dilations, and padding.
@@ -103,26 +99,4 @@ func (s spatial) geometry(inH, inW, kH, kW int) (geometry, error) {
 		return g, err
 	}
 	return g, nil
-}
-
-// parallelFor splits [0, n) into contiguous ranges run on up to
-// Threads(ctx) goroutines, staying on the caller's when work (a rough count
-// of scalar operations for all n) is small.
-func parallelFor(ctx context.Context, n int, work int, f func(lo, hi int)) {
-	workers := Threads(ctx)
-	if work < 1<<18 || workers < 2 || n < 2 {
-		f(0, n)
-		return
-	}
-	workers = min(workers, n)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
 }

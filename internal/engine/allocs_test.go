@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"inferd/internal/testutil"
+)
+
+// allocFloors are the documented steady-state allocations of one RunInto
+// on a fixture, by thread count, so that any allocation a change brings
+// back fails TestRunIntoAllocs. Run allocates on top of them its output
+// map and each fetched output (see Run). The nonzero floors are the
+// convolution, pooling and fused kernels' own (their parallelFor
+// closures, a tile array, their result slices).
+var allocFloors = []struct {
+	rel     string
+	threads int
+	floor   float64
+}{
+	{"rps_cnn_hyuto/saved_model", 1, 22},
+	{"rps_cnn_hyuto/saved_model", 2, 22},
+	{"cats_dogs_chris_sle/64x3-CNN.model", 1, 20},
+	{"cats_dogs_chris_sle/64x3-CNN.model", 2, 20},
+	{"insight_cat_dog/cat_dog/1", 1, 32},
+	{"insight_cat_dog/cat_dog/1", 2, 32},
+	{"mnist_cnn_egekaan/model", 1, 24},
+	{"mnist_cnn_egekaan/model", 2, 24},
+	{"mnist_mlp_aiano/model", 1, 7},
+	{"tfserving/saved_model_half_plus_two_cpu/00000123", 1, 0},
+}
+
+// TestRunIntoAllocs asserts that RunInto allocates at most the documented
+// floor per inference once warm, at one and two threads.
+func TestRunIntoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	if testing.Short() {
+		t.Skip("loads CNN fixtures")
+	}
+	for _, c := range allocFloors {
+		t.Run(fmt.Sprintf("%s/threads=%d", c.rel, c.threads), func(t *testing.T) {
+			m, err := Load(context.Background(), testutil.Fixture(t, c.rel), Options{Threads: c.threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig, _ := m.Signature("serving_default")
+			in, ok := randomInputs(sig, 1, rand.New(rand.NewPCG(1, 2)))
+			if !ok {
+				t.Fatal("non-float inputs")
+			}
+			ctx := context.Background()
+			var out Outputs
+			run := func() {
+				if err := m.RunInto(ctx, "serving_default", in, &out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 3 {
+				run()
+			}
+			if got := testing.AllocsPerRun(20, run); got > c.floor {
+				t.Errorf("RunInto allocates %v per run, want at most %v", got, c.floor)
+			}
+		})
+	}
+}
+
+// BenchmarkRunInto is BenchmarkRun through RunInto with reused outputs,
+// the engine's steady state.
+func BenchmarkRunInto(b *testing.B) {
+	for _, rel := range cnnFixtures {
+		m, err := Load(context.Background(), testutil.Fixture(b, rel), Options{})
+		if err != nil {
+			b.Logf("%s: %v", rel, err)
+			continue
+		}
+		sig, _ := m.Signature("serving_default")
+		for _, batch := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/batch=%d", rel, batch), func(b *testing.B) {
+				in, ok := randomInputs(sig, batch, rand.New(rand.NewPCG(3, 4)))
+				if !ok {
+					b.Skip("non-float inputs")
+				}
+				var out Outputs
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := m.RunInto(context.Background(), "serving_default", in, &out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
