@@ -210,3 +210,50 @@ func TestXtTfIdfVectorizer(t *testing.T) {
 		})
 	}
 }
+
+func TestXtSignal(t *testing.T) {
+	i64 := func(v int64) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{}, []int64{v}) }
+	f32 := func(shape tensor.Shape, v ...float32) *tensor.Tensor { return tensor.MustFromSlice(shape, v) }
+	tests := []struct {
+		name  string
+		op    string
+		at    attrs
+		in    []*tensor.Tensor
+		shape tensor.Shape
+		want  []float64
+	}{
+		{"Hann periodic", "OnnxHannWindow", attrs{}, []*tensor.Tensor{i64(4)}, tensor.Shape{4}, []float64{0, 0.5, 1, 0.5}},
+		{"Hann symmetric", "OnnxHannWindow", attrs{"periodic": int64(0)}, []*tensor.Tensor{i64(5)}, tensor.Shape{5}, []float64{0, 0.5, 1, 0.5, 0}},
+		{"Hamming as float64", "OnnxHammingWindow", attrs{"output_datatype": int64(11)}, []*tensor.Tensor{i64(2)}, tensor.Shape{2}, []float64{25.0/46 - 21.0/46, 1}},
+		{"Blackman symmetric", "OnnxBlackmanWindow", attrs{"periodic": int64(0)}, []*tensor.Tensor{i64(3)}, tensor.Shape{3}, []float64{0, 1, 0}},
+		{"DFT of an impulse", "OnnxDFT", attrs{}, []*tensor.Tensor{f32(tensor.Shape{1, 4, 1}, 0, 1, 0, 0)}, tensor.Shape{1, 4, 2},
+			[]float64{1, 0, 0, -1, -1, 0, 0, 1}},
+		{"DFT onesided", "OnnxDFT", attrs{"onesided": int64(1)}, []*tensor.Tensor{f32(tensor.Shape{1, 4, 1}, 0, 1, 0, 0)}, tensor.Shape{1, 3, 2},
+			[]float64{1, 0, 0, -1, -1, 0}},
+		{"DFT inverse", "OnnxDFT", attrs{"inverse": int64(1)}, []*tensor.Tensor{f32(tensor.Shape{1, 4, 2}, 1, 0, 0, -1, -1, 0, 0, 1)}, tensor.Shape{1, 4, 2},
+			[]float64{0, 0, 1, 0, 0, 0, 0, 0}},
+		{"DFT padded by dft_length", "OnnxDFT", attrs{}, []*tensor.Tensor{f32(tensor.Shape{1, 1, 1}, 2), i64(3)}, tensor.Shape{1, 3, 2},
+			[]float64{2, 0, 2, 0, 2, 0}},
+		{"STFT", "OnnxSTFT", attrs{}, []*tensor.Tensor{f32(tensor.Shape{1, 4, 1}, 1, 2, 3, 4), i64(2), f32(tensor.Shape{0}), i64(2)}, tensor.Shape{1, 2, 2, 2},
+			[]float64{3, 0, -1, 0, 7, 0, -1, 0}},
+		{"STFT with window", "OnnxSTFT", attrs{}, []*tensor.Tensor{f32(tensor.Shape{1, 4, 1}, 1, 2, 3, 4), i64(2), f32(tensor.Shape{2}, 0, 1)}, tensor.Shape{1, 2, 2, 2},
+			[]float64{2, 0, -2, 0, 4, 0, -4, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assertClose(t, run1(t, tc.op, tc.at, tc.in...), tc.shape, tc.want, 1e-6)
+		})
+	}
+}
+
+func TestXtMelWeightMatrix(t *testing.T) {
+	i32 := func(v int32) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{}, []int32{v}) }
+	f32 := func(v float32) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{}, []float32{v}) }
+	got := run1(t, "OnnxMelWeightMatrix", attrs{}, i32(8), i32(16), i32(8192), f32(0), f32(4096))
+	// ONNX's own example: each of the first six filters is a single bin.
+	want := make([]float64, 9*8)
+	for _, p := range [][2]int{{0, 0}, {0, 1}, {1, 2}, {1, 3}, {2, 4}, {3, 5}, {4, 6}, {5, 7}} {
+		want[p[0]*8+p[1]] = 1
+	}
+	assertClose(t, got, tensor.Shape{9, 8}, want, 1e-6)
+}

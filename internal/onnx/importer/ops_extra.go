@@ -12,7 +12,8 @@ import (
 // ops) run as kernels written to ONNX semantics, registered as OnnxOp(op).
 
 func init() {
-	for _, op := range []string{"Resize", "RNN", "GRU", "LSTM", "NonMaxSuppression", "RoiAlign", "GridSample", "StringNormalizer", "TfIdfVectorizer"} {
+	for _, op := range []string{"Resize", "RNN", "GRU", "LSTM", "NonMaxSuppression", "RoiAlign", "GridSample", "StringNormalizer", "TfIdfVectorizer",
+		"HannWindow", "HammingWindow", "BlackmanWindow", "MelWeightMatrix", "DFT", "STFT"} {
 		register(op, kernel)
 	}
 	register("Upsample", xtUpsample)
