@@ -66,6 +66,75 @@ var nnPoolOps = map[string]bool{
 	"OnnxGlobalMaxPool": true, "OnnxGlobalAveragePool": true, "OnnxGlobalLpPool": true,
 }
 
+// nnGlobalTF are the global pools TensorFlow's reductions over the
+// spatial axes of NHWC data compute.
+var nnGlobalTF = map[string]string{"OnnxGlobalMaxPool": "Max", "OnnxGlobalAveragePool": "Mean"}
+
+// nnReduceOps maps the ONNX reductions to the TensorFlow reductions of
+// the same semantics over the same axes.
+var nnReduceOps = map[string]string{
+	"OnnxReduceMax": "Max", "OnnxReduceMin": "Min", "OnnxReduceMean": "Mean",
+	"OnnxReduceSum": "Sum", "OnnxReduceProd": "Prod",
+}
+
+// reduce moves a transpose below a reduction with an axes attribute:
+// reduce(T(x, p), A) is reduce(x, p[A]), transposed back by p when the
+// dimensions are kept, and as it is when they are dropped and the kept
+// ones stay in order. The reduction becomes TensorFlow's, which has the
+// engine's fast paths.
+func (p *nnPass) reduce(n *graph.Node) bool {
+	x, perm, ok := p.transposeOf(n.Inputs[0])
+	if !ok {
+		return false
+	}
+	a := graph.Attrs(n.Attrs)
+	axes, ok := a.Ints("axes")
+	if !ok || len(axes) == 0 {
+		return false
+	}
+	r := int64(len(perm))
+	reduced := make([]bool, r)
+	for _, ax := range axes {
+		if ax < 0 {
+			ax += r
+		}
+		if ax < 0 || ax >= r || reduced[perm[ax]] {
+			return false
+		}
+		reduced[perm[ax]] = true
+	}
+	keep, ok := a.Int("keepdims")
+	if !ok {
+		keep = 1
+	}
+	if keep == 0 {
+		last := int64(-1)
+		for j, src := range perm {
+			if reduced[src] {
+				continue
+			}
+			if src < last {
+				return false
+			}
+			last = src
+			_ = j
+		}
+	}
+	var idx []int32
+	for d, red := range reduced {
+		if red {
+			idx = append(idx, int32(d))
+		}
+	}
+	axesT := p.b.constant(tensor.MustFromSlice(tensor.Shape{len(idx)}, idx))
+	y := p.add(n.Name, nnReduceOps[n.Op], map[string]*tfpb.AttrValue{"keep_dims": aBool(keep != 0), "Tidx": aType(tensor.Int32)}, x, axesT)
+	if keep != 0 {
+		y = p.transpose(n.Name, y, perm)
+	}
+	p.replace(graph.Port{Node: n.Name}, y)
+	return true
+}
+
 // perm returns the permutation of a Transpose node (TensorFlow's, with a
 // constant perm, or the ONNX kernel's with its perm attribute).
 func (p *nnPass) perm(n *graph.Node) ([]int64, bool) {
@@ -214,6 +283,9 @@ func (p *nnPass) visit(n *graph.Node) bool {
 	if nnPoolOps[n.Op] && len(n.Inputs) == 1 {
 		return p.pool(n)
 	}
+	if _, ok := nnReduceOps[n.Op]; ok && len(n.Inputs) == 1 {
+		return p.reduce(n)
+	}
 	if nnLayoutFree[n.Op] && len(n.Inputs) >= 1 {
 		return p.elementwise(n)
 	}
@@ -240,6 +312,9 @@ func (p *nnPass) pool(n *graph.Node) bool {
 	var y graph.Port
 	if tf, ok := p.tfMaxPool(n); ok {
 		y = p.add(n.Name, "MaxPool", tf, x)
+	} else if op, ok := nnGlobalTF[n.Op]; ok {
+		axes := p.b.constant(tensor.MustFromSlice(tensor.Shape{2}, []int32{1, 2}))
+		y = p.add(n.Name, op, map[string]*tfpb.AttrValue{"keep_dims": aBool(true), "Tidx": aType(tensor.Int32)}, x, axes)
 	} else {
 		attrs := map[string]*tfpb.AttrValue{}
 		for k, v := range n.Attrs {
