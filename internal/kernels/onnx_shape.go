@@ -556,17 +556,41 @@ func shBuildExpand(n Node) (Kernel, error) {
 	}), nil
 }
 
-// shBuildTile: Tile(input, repeats), one repeat count per dimension.
+// shBuildTile: Tile(input, repeats), one repeat count per dimension; before
+// opset 6, Tile(input, tiles, axis) repeats along the one axis.
 func shBuildTile(n Node) (Kernel, error) {
+	legacy := attrInt(n, "_opset", 6) < 6
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		reps, err := intInput(n, "repeats", in[1])
-		if err != nil {
+		s := in[0].Shape()
+		var reps []int64
+		var err error
+		if legacy {
+			if err := checkInputs(n, in, 3); err != nil {
+				return nil, err
+			}
+			tiles, err := scalarInput(n, "tiles", in[1])
+			if err != nil {
+				return nil, err
+			}
+			ax, err := scalarInput(n, "axis", in[2])
+			if err != nil {
+				return nil, err
+			}
+			a, err := shAxis(n, ax, len(s))
+			if err != nil {
+				return nil, err
+			}
+			reps = make([]int64, len(s))
+			for i := range reps {
+				reps[i] = 1
+			}
+			reps[a] = tiles
+		} else if reps, err = intInput(n, "repeats", in[1]); err != nil {
 			return nil, err
 		}
-		s := in[0].Shape()
 		if len(reps) != len(s) {
 			return nil, n.Errorf(ErrInvalidArgument, "repeats %v do not match rank %d", reps, len(s))
 		}
