@@ -110,13 +110,10 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 			opset = o.GetVersion()
 		}
 	}
-	if opset < 0 {
-		if mp.GetIrVersion() >= 3 || len(mp.GetOpsetImport()) > 0 {
-			return spec, fmt.Errorf("%w: the model imports no opset of the default ONNX domain", engine.ErrInvalidModel)
-		}
-		opset = 1
+	if opset < 0 && len(mp.GetOpsetImport()) == 0 {
+		opset = 1 // IR 1 and 2 models name no opset
 	}
-	if opset < MinOpset || opset > MaxOpset {
+	if opset >= 0 && (opset < MinOpset || opset > MaxOpset) {
 		return spec, fmt.Errorf("%w: ONNX opset %d (inferd reads opsets %d to %d)", engine.ErrUnsupported, opset, MinOpset, MaxOpset)
 	}
 	gp := mp.GetGraph()
@@ -283,6 +280,9 @@ func (b *builder) convert(i int, np *pb.NodeProto) error {
 	}
 	if d := np.GetDomain(); d != "" && d != "ai.onnx" {
 		return fmt.Errorf("%w: node %s: op %s of domain %q is not supported (only the default ONNX domain is)", engine.ErrUnsupported, label, np.GetOpType(), d)
+	}
+	if b.opset < 0 {
+		return fmt.Errorf("%w: node %s uses op %s of the default ONNX domain, but the model imports no opset of that domain", engine.ErrInvalidModel, label, np.GetOpType())
 	}
 	c, ok := converters[np.GetOpType()]
 	if !ok {
