@@ -5,15 +5,20 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	"inferd/internal/artifact"
+	"inferd/internal/engine"
+	"inferd/internal/onnx"
 	"inferd/internal/onnx/pb"
 	"inferd/internal/testutil"
 )
@@ -343,4 +348,124 @@ func TestONNXVersion(t *testing.T) {
 			t.Errorf("onnxVersion(%q) = %d, want %d", tt.file, got, tt.want)
 		}
 	}
+}
+
+// TestRunServesConvertedCNN serves CNN fixtures exported to ONNX by
+// internal/onnx and checks that the worker answers a request on the ONNX
+// model as it answers it on the SavedModel. It needs the importer's
+// Conv/MaxPool/MatMul/... converters: a missing one fails the start with
+// the op's name.
+func TestRunServesConvertedCNN(t *testing.T) {
+	tests := []struct {
+		name, fixture string
+		h, w, c       int
+	}{
+		{"mnist_cnn_egekaan", "mnist_cnn_egekaan/model", 28, 28, 1},
+		{"rps_cnn_hyuto", "rps_cnn_hyuto/saved_model", 128, 128, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sm := filepath.Join(testutil.FixturesDir(t), filepath.FromSlash(tt.fixture))
+			if _, err := os.Stat(sm); err != nil {
+				t.Skipf("fixture missing: %v", err)
+			}
+			eg, err := engine.Export(context.Background(), sm, "serving_default", engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := onnx.Marshal(eg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := filepath.Join(t.TempDir(), "ml-model")
+			writeTree(t, root, map[string][]byte{"cnn/1/model.onnx": data})
+			req := imageRequest(2, tt.h, tt.w, tt.c)
+			answers := map[string]string{}
+			for kind, dir := range map[string]string{"onnx": root, "savedmodel": sm} {
+				sock := socketPath(t)
+				w := startWorker(t, Config{ModelDir: dir, Socket: sock})
+				if w.ready != "READY" {
+					t.Fatalf("%s: readiness line %q, want READY", kind, w.ready)
+				}
+				code, body := post(t, unixClient(sock), "/invocations", "application/json", "", req)
+				if code != 200 {
+					t.Fatalf("%s: status %d: %s", kind, code, body)
+				}
+				answers[kind] = body
+			}
+			got, want := numbers(t, answers["onnx"]), numbers(t, answers["savedmodel"])
+			if len(got) != len(want) || len(got) == 0 {
+				t.Fatalf("ONNX answered %d numbers, the SavedModel %d", len(got), len(want))
+			}
+			for i := range got {
+				if d := got[i] - want[i]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("number %d: ONNX %v, SavedModel %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// imageRequest is an instances request of n h×w×c images whose pixels
+// follow a fixed pattern in [0, 1).
+func imageRequest(n, h, w, c int) string {
+	var b strings.Builder
+	b.WriteString(`{"instances": [`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for y := range h {
+			if y > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('[')
+			for x := range w {
+				if x > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteByte('[')
+				for k := range c {
+					if k > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, "%.3f", float64((i*7919+y*131+x*31+k*17)%997)/997)
+				}
+				b.WriteByte(']')
+			}
+			b.WriteByte(']')
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+// numbers returns every number of a JSON document, in document order
+// (object members sorted by key).
+func numbers(t testing.TB, doc string) []float64 {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("%.200q: %v", doc, err)
+	}
+	var out []float64
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case float64:
+			out = append(out, v)
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				walk(v[k])
+			}
+		}
+	}
+	walk(v)
+	return out
 }
