@@ -1,0 +1,253 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"inferd/internal/tensor"
+)
+
+func rdF32(shape tensor.Shape, v ...float32) *tensor.Tensor { return tensor.MustFromSlice(shape, v) }
+func rdI64(shape tensor.Shape, v ...int64) *tensor.Tensor   { return tensor.MustFromSlice(shape, v) }
+
+// rdEmpty is what the importer feeds an absent optional input.
+var rdEmpty = tensor.New(tensor.Float32, tensor.Shape{0})
+
+func TestRdOnnxKernels(t *testing.T) {
+	x23 := rdF32(tensor.Shape{2, 3}, 1, 2, 3, 4, 5, 6)
+	ln2 := math.Log(2)
+	cases := []struct {
+		name  string
+		op    string
+		at    attrs
+		in    []*tensor.Tensor
+		out   int // the output checked
+		dt    tensor.DType
+		shape tensor.Shape
+		want  []float64
+	}{
+		{"sum axes input keepdims", "OnnxReduceSum", attrs{}, []*tensor.Tensor{x23, rdI64(tensor.Shape{1}, 1)},
+			0, tensor.Float32, tensor.Shape{2, 1}, []float64{6, 15}},
+		{"sum empty axes is all", "OnnxReduceSum", attrs{"keepdims": 0}, []*tensor.Tensor{x23, rdI64(tensor.Shape{0})},
+			0, tensor.Float32, tensor.Shape{}, []float64{21}},
+		{"sum empty axes noop", "OnnxReduceSum", attrs{"noop_with_empty_axes": 1}, []*tensor.Tensor{x23, rdI64(tensor.Shape{0})},
+			0, tensor.Float32, tensor.Shape{2, 3}, []float64{1, 2, 3, 4, 5, 6}},
+		{"sum absent axes", "OnnxReduceSum", attrs{"_absent": []int64{1}}, []*tensor.Tensor{x23, rdEmpty},
+			0, tensor.Float32, tensor.Shape{1, 1}, []float64{21}},
+		{"mean negative axis", "OnnxReduceMean", attrs{"axes": []int64{-2}, "keepdims": 0}, []*tensor.Tensor{x23},
+			0, tensor.Float32, tensor.Shape{3}, []float64{2.5, 3.5, 4.5}},
+		{"l1", "OnnxReduceL1", attrs{"axes": []int64{1}}, []*tensor.Tensor{rdF32(tensor.Shape{1, 2}, -1, 2)},
+			0, tensor.Float32, tensor.Shape{1, 1}, []float64{3}},
+		{"l2", "OnnxReduceL2", attrs{"axes": []int64{1}}, []*tensor.Tensor{x23},
+			0, tensor.Float32, tensor.Shape{2, 1}, []float64{math.Sqrt(14), math.Sqrt(77)}},
+		{"sum square", "OnnxReduceSumSquare", attrs{"axes": []int64{0}, "keepdims": 0}, []*tensor.Tensor{x23},
+			0, tensor.Float32, tensor.Shape{3}, []float64{17, 29, 45}},
+		{"log sum", "OnnxReduceLogSum", attrs{"axes": []int64{1}, "keepdims": 0}, []*tensor.Tensor{x23},
+			0, tensor.Float32, tensor.Shape{2}, []float64{math.Log(6), math.Log(15)}},
+		{"log sum exp stays finite", "OnnxReduceLogSumExp", attrs{"keepdims": 0},
+			[]*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2}, []float64{1000, 1000})},
+			0, tensor.Float64, tensor.Shape{}, []float64{1000 + ln2}},
+		{"max int32", "OnnxReduceMax", attrs{"axes": []int64{0}, "keepdims": 0},
+			[]*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, []int32{1, 7, 3, -2})},
+			0, tensor.Int32, tensor.Shape{2}, []float64{3, 7}},
+		{"min", "OnnxReduceMin", attrs{"axes": []int64{1}, "keepdims": 0}, []*tensor.Tensor{x23},
+			0, tensor.Float32, tensor.Shape{2}, []float64{1, 4}},
+		{"prod of an empty axis", "OnnxReduceProd", attrs{"axes": []int64{1}},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 0})},
+			0, tensor.Float32, tensor.Shape{2, 1}, []float64{1, 1}},
+
+		{"argmax first", "OnnxArgMax", attrs{"axis": 1}, []*tensor.Tensor{rdF32(tensor.Shape{2, 3}, 1, 3, 3, 5, 2, 5)},
+			0, tensor.Int64, tensor.Shape{2, 1}, []float64{1, 0}},
+		{"argmax last", "OnnxArgMax", attrs{"axis": -1, "keepdims": 0, "select_last_index": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, 1, 3, 3, 5, 2, 5)},
+			0, tensor.Int64, tensor.Shape{2}, []float64{2, 2}},
+		{"argmin default axis", "OnnxArgMin", attrs{}, []*tensor.Tensor{rdF32(tensor.Shape{2, 3}, 1, 3, 3, 5, 2, 5)},
+			0, tensor.Int64, tensor.Shape{1, 3}, []float64{0, 1, 0}},
+
+		{"softmax opset 13 along axis 1", "OnnxSoftmax", attrs{"_opset": 13, "axis": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2, 2}, 0, 0, 0, 0)},
+			0, tensor.Float32, tensor.Shape{1, 2, 2}, []float64{0.5, 0.5, 0.5, 0.5}},
+		{"softmax opset 11 coerces to 2-D", "OnnxSoftmax", attrs{"_opset": 11, "axis": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2, 2}, 0, 0, 0, 0)},
+			0, tensor.Float32, tensor.Shape{1, 2, 2}, []float64{0.25, 0.25, 0.25, 0.25}},
+		{"log softmax", "OnnxLogSoftmax", attrs{"_opset": 13},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2}, 7, 7)},
+			0, tensor.Float32, tensor.Shape{2}, []float64{-ln2, -ln2}},
+		{"hardmax takes the first maximum", "OnnxHardmax", attrs{"_opset": 13},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 3}, 1, 3, 3)},
+			0, tensor.Float32, tensor.Shape{1, 3}, []float64{0, 1, 0}},
+		{"hardmax opset 11 over the flattened rows", "OnnxHardmax", attrs{"_opset": 11, "axis": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2, 2}, 1, 4, 5, 2)},
+			0, tensor.Float32, tensor.Shape{1, 2, 2}, []float64{0, 0, 1, 0}},
+
+		{"layer norm y", "OnnxLayerNormalization", attrs{"epsilon": float32(0)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 2}, 1, 3, 2, 6), rdF32(tensor.Shape{2}, 2, 1), rdF32(tensor.Shape{2}, 0, 1)},
+			0, tensor.Float32, tensor.Shape{2, 2}, []float64{-2, 2, -2, 2}},
+		{"layer norm mean", "OnnxLayerNormalization", attrs{"epsilon": float32(0)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 2}, 1, 3, 2, 6), rdF32(tensor.Shape{2}, 2, 1)},
+			1, tensor.Float32, tensor.Shape{2, 1}, []float64{2, 4}},
+		{"layer norm inv std dev", "OnnxLayerNormalization", attrs{"epsilon": float32(0), "axis": 0},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 2}, 1, 3, 1, 3), rdF32(tensor.Shape{2}, 1, 1)},
+			2, tensor.Float32, tensor.Shape{1, 1}, []float64{1}},
+
+		{"batch norm inference", "OnnxBatchNormalization", attrs{"epsilon": float32(0)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2, 1, 2}, 1, 2, 3, 4), rdF32(tensor.Shape{2}, 1, 2),
+				rdF32(tensor.Shape{2}, 0, 1), rdF32(tensor.Shape{2}, 1, 3), rdF32(tensor.Shape{2}, 1, 4)},
+			0, tensor.Float32, tensor.Shape{1, 2, 1, 2}, []float64{0, 1, 1, 2}},
+		{"batch norm training y", "OnnxBatchNormalization", attrs{"epsilon": float32(0), "training_mode": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 1}, 1, 3), rdF32(tensor.Shape{1}, 1),
+				rdF32(tensor.Shape{1}, 0), rdF32(tensor.Shape{1}, 0), rdF32(tensor.Shape{1}, 1)},
+			0, tensor.Float32, tensor.Shape{2, 1}, []float64{-1, 1}},
+		{"batch norm training running mean", "OnnxBatchNormalization", attrs{"training_mode": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 1}, 1, 3), rdF32(tensor.Shape{1}, 1),
+				rdF32(tensor.Shape{1}, 0), rdF32(tensor.Shape{1}, 0), rdF32(tensor.Shape{1}, 1)},
+			1, tensor.Float32, tensor.Shape{1}, []float64{0.2}},
+		{"batch norm training running var", "OnnxBatchNormalization", attrs{"training_mode": 1, "momentum": float32(0.5)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 1}, 1, 3), rdF32(tensor.Shape{1}, 1),
+				rdF32(tensor.Shape{1}, 0), rdF32(tensor.Shape{1}, 0), rdF32(tensor.Shape{1}, 3)},
+			2, tensor.Float32, tensor.Shape{1}, []float64{2}},
+		{"batch norm spatial=0", "OnnxBatchNormalization", attrs{"epsilon": float32(0), "spatial": 0},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 1, 2}, 5, 5), rdF32(tensor.Shape{1, 2}, 1, 2),
+				rdF32(tensor.Shape{1, 2}, 0, 0), rdF32(tensor.Shape{1, 2}, 4, 6), rdF32(tensor.Shape{1, 2}, 1, 1)},
+			0, tensor.Float32, tensor.Shape{1, 1, 2}, []float64{1, -2}},
+
+		{"instance norm", "OnnxInstanceNormalization", attrs{"epsilon": float32(0)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 1, 2}, 0, 2), rdF32(tensor.Shape{1}, 3), rdF32(tensor.Shape{1}, 1)},
+			0, tensor.Float32, tensor.Shape{1, 1, 2}, []float64{-2, 4}},
+		{"lrn", "OnnxLRN", attrs{"size": 2, "alpha": float32(1), "beta": float32(1), "bias": float32(0)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2, 1, 1}, 1, 2)},
+			0, tensor.Float32, tensor.Shape{1, 2, 1, 1}, []float64{0.4, 1}},
+		{"mvn", "OnnxMeanVarianceNormalization", attrs{"axes": []int64{0}},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2}, 1, 3)},
+			0, tensor.Float32, tensor.Shape{2}, []float64{-1, 1}},
+
+		{"nll mean", "OnnxNegativeLogLikelihoodLoss", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, -1, -2, -3, -4, -5, -6), rdI64(tensor.Shape{2}, 2, 0)},
+			0, tensor.Float32, tensor.Shape{}, []float64{3.5}},
+		{"nll weighted mean", "OnnxNegativeLogLikelihoodLoss", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, -1, -2, -3, -4, -5, -6), rdI64(tensor.Shape{2}, 2, 0), rdF32(tensor.Shape{3}, 1, 1, 2)},
+			0, tensor.Float32, tensor.Shape{}, []float64{10.0 / 3}},
+		{"nll ignore_index out of range", "OnnxNegativeLogLikelihoodLoss", attrs{"ignore_index": -1, "reduction": "none"},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, -1, -2, -3, -4, -5, -6), rdI64(tensor.Shape{2}, 2, -1)},
+			0, tensor.Float32, tensor.Shape{2}, []float64{3, 0}},
+		{"nll ignore_index mean", "OnnxNegativeLogLikelihoodLoss", attrs{"ignore_index": 0},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, -1, -2, -3, -4, -5, -6), rdI64(tensor.Shape{2}, 2, 0)},
+			0, tensor.Float32, tensor.Shape{}, []float64{3}},
+		{"nll sum over spatial", "OnnxNegativeLogLikelihoodLoss", attrs{"reduction": "sum"},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2, 2}, -1, -2, -3, -4), rdI64(tensor.Shape{1, 2}, 1, 0)},
+			0, tensor.Float32, tensor.Shape{}, []float64{5}},
+		{"sce loss", "OnnxSoftmaxCrossEntropyLoss", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2}, 0, 0), rdI64(tensor.Shape{1}, 0)},
+			0, tensor.Float32, tensor.Shape{}, []float64{ln2}},
+		{"sce log_prob", "OnnxSoftmaxCrossEntropyLoss", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2}, 0, 0), rdI64(tensor.Shape{1}, 0)},
+			1, tensor.Float32, tensor.Shape{1, 2}, []float64{-ln2, -ln2}},
+
+		{"dropout inference", "OnnxDropout", attrs{"_opset": 13},
+			[]*tensor.Tensor{rdF32(tensor.Shape{3}, 1, 2, 3)},
+			0, tensor.Float32, tensor.Shape{3}, []float64{1, 2, 3}},
+		{"dropout inference mask", "OnnxDropout", attrs{"_opset": 13},
+			[]*tensor.Tensor{rdF32(tensor.Shape{3}, 1, 2, 3)},
+			1, tensor.Bool, tensor.Shape{3}, []float64{1, 1, 1}},
+		// NumPy's RandomState(0) draws 0.5488…, 0.7151…, 0.6027….
+		{"dropout training", "OnnxDropout", attrs{"_opset": 13, "seed": 0},
+			[]*tensor.Tensor{rdF32(tensor.Shape{3}, 1, 1, 1), rdF32(tensor.Shape{}, 0.6), tensor.MustFromSlice(tensor.Shape{}, []bool{true})},
+			0, tensor.Float32, tensor.Shape{3}, []float64{0, 2.5, 2.5}},
+		{"dropout training mask", "OnnxDropout", attrs{"_opset": 13, "seed": 0},
+			[]*tensor.Tensor{rdF32(tensor.Shape{3}, 1, 1, 1), rdF32(tensor.Shape{}, 0.6), tensor.MustFromSlice(tensor.Shape{}, []bool{true})},
+			1, tensor.Bool, tensor.Shape{3}, []float64{0, 1, 1}},
+
+		{"matmul vector by matrix", "OnnxMatMul", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{3}, 1, 2, 3), rdF32(tensor.Shape{3, 2}, 1, 0, 0, 1, 1, 1)},
+			0, tensor.Float32, tensor.Shape{2}, []float64{4, 5}},
+		{"matmul matrix by vector", "OnnxMatMul", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, 1, 0, 1, 0, 1, 1), rdF32(tensor.Shape{3}, 1, 2, 3)},
+			0, tensor.Float32, tensor.Shape{2}, []float64{4, 5}},
+		{"matmul vectors", "OnnxMatMul", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2}, 1, 2), rdF32(tensor.Shape{2}, 3, 4)},
+			0, tensor.Float32, tensor.Shape{}, []float64{11}},
+		{"matmul broadcast batch", "OnnxMatMul", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 1, 2}, 1, 2, 3, 4), rdF32(tensor.Shape{2, 1}, 1, 1)},
+			0, tensor.Float32, tensor.Shape{2, 1, 1}, []float64{3, 7}},
+		{"gemm alpha beta transB", "OnnxGemm", attrs{"alpha": float32(2), "beta": float32(0.5), "transB": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2}, 1, 2), rdF32(tensor.Shape{2, 2}, 1, 0, 0, 1), rdF32(tensor.Shape{2}, 2, 4)},
+			0, tensor.Float32, tensor.Shape{1, 2}, []float64{3, 6}},
+		{"gemm scalar C", "OnnxGemm", attrs{"beta": float32(2), "transA": 1},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 1}, 1, 2), rdF32(tensor.Shape{2, 1}, 3, 4), rdF32(tensor.Shape{}, 1)},
+			0, tensor.Float32, tensor.Shape{1, 1}, []float64{13}},
+		{"det", "OnnxDet", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{3, 2, 2}, 1, 2, 3, 4, 2, 0, 0, 3, 1, 2, 2, 4)},
+			0, tensor.Float32, tensor.Shape{3}, []float64{-2, 6, 0}},
+		{"einsum diagonal", "OnnxEinsum", attrs{"equation": "ii->i"},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 2}, 1, 2, 3, 4)},
+			0, tensor.Float32, tensor.Shape{2}, []float64{1, 4}},
+		{"einsum implicit trace", "OnnxEinsum", attrs{"equation": "ii"},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 2}, 1, 2, 3, 4)},
+			0, tensor.Float32, tensor.Shape{}, []float64{5}},
+		{"einsum batch diagonal", "OnnxEinsum", attrs{"equation": "...ii ->...i"},
+			[]*tensor.Tensor{rdF32(tensor.Shape{2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8)},
+			0, tensor.Float32, tensor.Shape{2, 2}, []float64{1, 4, 5, 8}},
+		{"einsum int64 inner product", "OnnxEinsum", attrs{"equation": "i,i"},
+			[]*tensor.Tensor{rdI64(tensor.Shape{2}, 1, 2), rdI64(tensor.Shape{2}, 3, 4)},
+			0, tensor.Int64, tensor.Shape{}, []float64{11}},
+		{"einsum float batch matmul", "OnnxEinsum", attrs{"equation": "bij, bjk -> bik"},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 1, 2}, 1, 2), rdF32(tensor.Shape{1, 2, 1}, 3, 4)},
+			0, tensor.Float32, tensor.Shape{1, 1, 1}, []float64{11}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := run(t, c.op, c.at, c.in...)
+			if c.out >= len(out) {
+				t.Fatalf("got %d outputs, want output %d", len(out), c.out)
+			}
+			got := out[c.out]
+			if got.DType() != c.dt || !got.Shape().Equal(c.shape) {
+				t.Fatalf("got %v %v, want %v %v", got.DType(), got.Shape(), c.dt, c.shape)
+			}
+			g := asF64(got)
+			for i, w := range c.want {
+				if !closeTo(g[i], w, 1e-5) {
+					t.Fatalf("element %d is %v, want %v (all %v)", i, g[i], w, g)
+				}
+			}
+		})
+	}
+}
+
+func TestRdOnnxKernelErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		op   string
+		at   attrs
+		in   []*tensor.Tensor
+	}{
+		{"reduce axis out of range", "OnnxReduceSum", attrs{"axes": []int64{2}}, []*tensor.Tensor{rdF32(tensor.Shape{2, 2}, 1, 2, 3, 4)}},
+		{"argmax of an empty axis", "OnnxArgMax", attrs{}, []*tensor.Tensor{rdF32(tensor.Shape{0, 2})}},
+		{"nll target out of range", "OnnxNegativeLogLikelihoodLoss", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2}, -1, -2), rdI64(tensor.Shape{1}, 2)}},
+		{"det of a non-square matrix", "OnnxDet", attrs{}, []*tensor.Tensor{rdF32(tensor.Shape{1, 2}, 1, 2)}},
+		{"matmul inner sizes differ", "OnnxMatMul", attrs{}, []*tensor.Tensor{rdF32(tensor.Shape{2}, 1, 2), rdF32(tensor.Shape{3}, 1, 2, 3)}},
+		{"gemm C does not broadcast", "OnnxGemm", attrs{"beta": float32(2)},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 1}, 1), rdF32(tensor.Shape{1, 2}, 1, 2), rdF32(tensor.Shape{3}, 1, 2, 3)}},
+		{"batch norm scale of the wrong size", "OnnxBatchNormalization", attrs{},
+			[]*tensor.Tensor{rdF32(tensor.Shape{1, 2}, 1, 2), rdF32(tensor.Shape{1}, 1), rdF32(tensor.Shape{2}, 0, 0),
+				rdF32(tensor.Shape{2}, 0, 0), rdF32(tensor.Shape{2}, 1, 1)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := runErr(c.op, c.at, c.in...); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+// TestRdMT checks the generator against NumPy's RandomState(0).random_sample.
+func TestRdMT(t *testing.T) {
+	m := rdNewMT(0)
+	for i, want := range []float64{0.5488135039273248, 0.7151893663724195, 0.6027633760716439, 0.5448831829968969} {
+		if got := m.float64(); got != want {
+			t.Fatalf("draw %d is %v, want %v", i, got, want)
+		}
+	}
+}
