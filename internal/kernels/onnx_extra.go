@@ -123,9 +123,10 @@ func xtBuildResize(upsample bool) Builder {
 			extrapolate: float64(attrFloat(n, "extrapolation_value", 0)),
 		}
 		if upsample || opset < 11 {
-			// Upsample and Resize-10 sample asymmetrically and take the
-			// floor for nearest, as numpy's repeat does.
-			o.coord, o.nearest = "asymmetric", "floor"
+			// Upsample and Resize-10 sample asymmetrically; nearest takes
+			// the floor when enlarging (as numpy's repeat does) and the
+			// ceiling when shrinking, as ONNX Runtime does.
+			o.coord, o.nearest = "asymmetric", "simple"
 			if o.mode == "bilinear" {
 				o.mode = "linear"
 			}
@@ -141,7 +142,7 @@ func xtBuildResize(upsample bool) Builder {
 			return nil, n.Errorf(ErrUnsupported, "coordinate_transformation_mode %q", o.coord)
 		}
 		switch o.nearest {
-		case "round_prefer_floor", "round_prefer_ceil", "floor", "ceil":
+		case "round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple":
 		default:
 			return nil, n.Errorf(ErrUnsupported, "nearest_mode %q", o.nearest)
 		}
@@ -311,6 +312,12 @@ func xtResizeGather[T any](ctx context.Context, x *tensor.Tensor, src []T, outSh
 // elements, the input coordinate it maps to and the taps around it.
 func xtAxisTaps(in, out int, scale, roi0, roi1 float64, o xtResizeOpts) []xtTaps {
 	taps := make([]xtTaps, out)
+	if o.nearest == "simple" {
+		o.nearest = "floor"
+		if scale < 1 {
+			o.nearest = "ceil"
+		}
+	}
 	width := scale * float64(in) // the reference's output_width, not always whole
 	for i := range taps {
 		x := float64(i)

@@ -19,25 +19,38 @@ func init() {
 	register("Upsample", xtUpsample)
 }
 
-// xtUpsample passes Upsample's scales, an attribute before opset 9 and an
-// input from then on, to the OnnxUpsample kernel as its second input.
+// xtUpsample passes Upsample's scales (height_scale and width_scale
+// attributes before opset 7, a scales attribute before opset 9, an input
+// from then on) to the OnnxUpsample kernel as its second input.
 func xtUpsample(b *builder, n *node) error {
 	x, err := b.need(n, 0)
 	if err != nil {
 		return err
 	}
 	var scales graph.Port
-	if n.opset < 9 {
+	switch {
+	case n.opset < 7:
+		// Upsample-1 scales the last two axes of an NCHW tensor.
+		hs, ws := n.float("height_scale", 0), n.float("width_scale", 0)
+		if hs <= 0 || ws <= 0 {
+			return fmt.Errorf("%w: Upsample needs positive height_scale and width_scale attributes", engine.ErrInvalidModel)
+		}
+		scales = b.constant(tensor.MustFromSlice(tensor.Shape{4}, []float32{1, 1, hs, ws}))
+	case n.opset < 9:
 		v, ok := n.floats("scales")
 		if !ok {
 			return fmt.Errorf("%w: Upsample needs the scales attribute", engine.ErrInvalidModel)
 		}
 		scales = b.constant(tensor.MustFromSlice(tensor.Shape{len(v)}, append([]float32(nil), v...)))
-	} else if scales, err = b.need(n, 1); err != nil {
-		return err
+	default:
+		if scales, err = b.need(n, 1); err != nil {
+			return err
+		}
 	}
 	attrs := onnxAttrs(n)
-	delete(attrs, "scales")
+	for _, a := range []string{"scales", "height_scale", "width_scale"} {
+		delete(attrs, a)
+	}
 	b.out(n, 0, graph.Port{Node: b.add(n, OnnxOp("Upsample"), attrs, x, scales)})
 	return nil
 }
