@@ -77,7 +77,7 @@ func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], che
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -252,7 +252,7 @@ func buildDepthwiseWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], 
 		} else {
 			depthwise(ctx, Slice[float64](x), xs[0], xs[3], Slice[float64](f), fs[3], sp, g, Slice[float64](out), ep64)
 		}
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }
 
@@ -355,7 +355,7 @@ func buildConv2DBackpropInput(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }
 

@@ -181,8 +181,9 @@ func buildFusedTyped[T Float](n Node, f Fusion) (Kernel, error) {
 	}
 	ta, tb := attrBool(n, "transpose_a", false), attrBool(n, "transpose_b", false)
 	mk := kernelFor[T]()
+	dts := []tensor.DType{dt}
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkBinary(n, in, []tensor.DType{dt}); err != nil {
+		if err := checkBinary(n, in, dts); err != nil {
 			return nil, err
 		}
 		a, b := in[0], in[1]
@@ -195,7 +196,7 @@ func buildFusedTyped[T Float](n Node, f Fusion) (Kernel, error) {
 		}
 		out := Alloc(ctx, dt, tensor.Shape{m, nn})
 		gemmEp(ctx, mk, m, nn, k, mat[T]{data: Slice[T](a), ld: a.Shape()[1], trans: ta}, mat[T]{data: Slice[T](b), ld: b.Shape()[1], trans: tb}, Slice[T](out), nn, ep)
-		return []*tensor.Tensor{out}, nil
+		return Result(ctx, out), nil
 	}), nil
 }
 

@@ -108,7 +108,7 @@ func buildPool(kind poolKind, v2 bool) Builder {
 			case tensor.Int64:
 				pool(ctx, kind, Slice[int64](x), xs[0], xs[3], sp, g, Slice[int64](out), math.MinInt64)
 			}
-			return []*tensor.Tensor{out}, nil
+			return Result(ctx, out), nil
 		}), nil
 	}
 }
