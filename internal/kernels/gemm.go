@@ -335,6 +335,18 @@ func microKernelGo[T Float](kc int, pa, pb []T, c []T, ldc int, first bool) {
 // each row of C accumulates rows of B scaled by A's elements, four at a
 // time, which reads B once per row of A.
 func gemmSkinny[T Float](m, n, k int, a, b mat[T], c []T, ldc int, ep epilogue[T]) {
+	if !a.trans && k > 0 {
+		if a32, ok := any(a.data).([]float32); ok {
+			// float32 rows of A go through the vector loop.
+			c32, b32 := any(c).([]float32), any(b.data).([]float32)
+			for i := 0; i < m; i++ {
+				row := c[i*ldc : i*ldc+n]
+				sgemv32(a32[i*a.ld:i*a.ld+k], b32, b.ld, c32[i*ldc:i*ldc+n])
+				ep.apply(row, 0)
+			}
+			return
+		}
+	}
 	for i := 0; i < m; i++ {
 		row := c[i*ldc : i*ldc+n]
 		clear(row)
@@ -377,5 +389,17 @@ func fmaInto[T Float](dst, a, b []T) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	for i := range dst {
 		dst[i] += a[i] * b[i]
+	}
+}
+
+// sgemv32Go is the portable sgemv32: c[j] = Σ_p a[p]·b[p·ldb+j], summed
+// in order of p.
+func sgemv32Go(a, b []float32, ldb int, c []float32) {
+	clear(c)
+	for p, av := range a {
+		row := b[p*ldb : p*ldb+len(c)]
+		for j, bv := range row {
+			c[j] += av * bv
+		}
 	}
 }

@@ -128,3 +128,21 @@ func maxNaNInto32(dst, src []float32) {
 	_ = src[len(dst)-1]
 	maxNaNVV(&dst[0], &src[0], len(dst))
 }
+
+//go:noescape
+func sgemv(k int, a, b *float32, ldb int, c *float32, n int)
+
+// sgemv32 sets c[j] = Σ_p a[p]·b[p·ldb+j] for j < len(c), p < len(a),
+// through the vector loop where the CPU has AVX2 and FMA.
+func sgemv32(a, b []float32, ldb int, c []float32) {
+	k, n := len(a), len(c)
+	if n == 0 {
+		return
+	}
+	if !haveSgemmAsm || k == 0 {
+		sgemv32Go(a, b, ldb, c)
+		return
+	}
+	_ = b[(k-1)*ldb+n-1]
+	sgemv(k, &a[0], &b[0], ldb, &c[0], n)
+}

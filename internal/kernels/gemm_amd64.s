@@ -366,3 +366,118 @@ mntail:
 mndone:
 	VZEROUPPER
 	RET
+
+// func sgemv(k int, a, b *float32, ldb int, c *float32, n int)
+//
+// c[j] = Σ_p a[p]·b[p·ldb+j] for j < n, summed in order of p: a row of A
+// times B, read row by row, 64 columns (eight accumulators) at a time,
+// then 8, then 1.
+TEXT ·sgemv(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), R8
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R9
+	SHLQ $2, R9
+	MOVQ c+32(FP), DX
+	MOVQ n+40(FP), CX
+
+gv64:
+	CMPQ   CX, $64
+	JLT    gv8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R10
+	MOVQ   DI, R11
+	MOVQ   R8, R12
+	TESTQ  R12, R12
+	JEQ    gv64store
+
+gv64loop:
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  (R11), Y8, Y0
+	VFMADD231PS  32(R11), Y8, Y1
+	VFMADD231PS  64(R11), Y8, Y2
+	VFMADD231PS  96(R11), Y8, Y3
+	VFMADD231PS  128(R11), Y8, Y4
+	VFMADD231PS  160(R11), Y8, Y5
+	VFMADD231PS  192(R11), Y8, Y6
+	VFMADD231PS  224(R11), Y8, Y7
+	ADDQ         $4, R10
+	ADDQ         R9, R11
+	DECQ         R12
+	JNE          gv64loop
+
+gv64store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	ADDQ    $256, DI
+	ADDQ    $256, DX
+	SUBQ    $64, CX
+	JMP     gv64
+
+gv8:
+	CMPQ   CX, $8
+	JLT    gv1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   SI, R10
+	MOVQ   DI, R11
+	MOVQ   R8, R12
+	TESTQ  R12, R12
+	JEQ    gv8store
+
+gv8loop:
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  (R11), Y8, Y0
+	ADDQ         $4, R10
+	ADDQ         R9, R11
+	DECQ         R12
+	JNE          gv8loop
+
+gv8store:
+	VMOVUPS Y0, (DX)
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JMP     gv8
+
+gv1:
+	TESTQ  CX, CX
+	JEQ    gvdone
+	VXORPS X0, X0, X0
+	MOVQ   SI, R10
+	MOVQ   DI, R11
+	MOVQ   R8, R12
+	TESTQ  R12, R12
+	JEQ    gv1store
+
+gv1loop:
+	VMOVSS      (R10), X8
+	VFMADD231SS (R11), X8, X0
+	ADDQ        $4, R10
+	ADDQ        R9, R11
+	DECQ        R12
+	JNE         gv1loop
+
+gv1store:
+	VMOVSS X0, (DX)
+	ADDQ   $4, DI
+	ADDQ   $4, DX
+	DECQ   CX
+	JMP    gv1
+
+gvdone:
+	VZEROUPPER
+	RET

@@ -26,3 +26,6 @@ func maxPool32(dst, src []float32, c, npix, dstStep, srcStep int, offs []int) {
 
 // maxNaNInto32 is maxNaNInto32Go in this build.
 func maxNaNInto32(dst, src []float32) { maxNaNInto32Go(dst, src) }
+
+// sgemv32 is sgemv32Go in this build.
+func sgemv32(a, b []float32, ldb int, c []float32) { sgemv32Go(a, b, ldb, c) }
