@@ -6,15 +6,14 @@ import (
 	"io"
 	"net/http"
 
-	"inferd/internal/artifact"
 	"inferd/internal/worker"
 )
 
 // modelMetadata answers the TF Serving metadata of the model an
 // endpoint's first registered variant serves, through one of its
 // workers, for the console's test panel. The model's name is the one the
-// worker gives it: the directory that holds its version directory, or
-// "model" for the root of the model data.
+// worker gives it (worker.DefaultName): the directory that holds its
+// version directory, or "model" for the root of the model data.
 func (d *dataPlane) modelMetadata(ctx context.Context, endpoint string) ([]byte, error) {
 	d.mu.Lock()
 	var variant, root, envName string
@@ -27,13 +26,9 @@ func (d *dataPlane) modelMetadata(ctx context.Context, endpoint string) ([]byte,
 	if variant == "" {
 		return nil, fmt.Errorf("app: endpoint %s has no workers registered", endpoint)
 	}
-	name := envName
-	if name == "" {
-		dir, err := artifact.FindSavedModel(root, "")
-		if err != nil {
-			return nil, err
-		}
-		name = worker.ContainerName(root, dir)
+	name, err := worker.DefaultName(root, envName)
+	if err != nil {
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://worker/v1/models/"+name+"/metadata", nil)
 	if err != nil {

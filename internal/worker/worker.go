@@ -192,12 +192,7 @@ func start(ctx context.Context, cfg *Config) (*served, []net.Listener, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// dir is the model's directory, which names it; for an ONNX model it
-	// holds the .onnx file.
-	dir := path
-	if artifact.IsONNXFile(path) {
-		dir = filepath.Dir(path)
-	}
+	dir := modelDir(path)
 	t0 := cfg.Now()
 	m, err := loadModel(ctx, path, cfg.Logger)
 	if err != nil {
@@ -241,6 +236,30 @@ func start(ctx context.Context, cfg *Config) (*served, []net.Listener, error) {
 		Now:          cfg.Now,
 	})
 	return &served{handler: h, name: name, version: m.Version(), dir: path, loaded: loaded}, listeners, nil
+}
+
+// DefaultName is the name a worker serves the model data in root under
+// when Config.ModelName is empty: envName (SAGEMAKER_TFS_DEFAULT_MODEL_NAME)
+// when set, else the ContainerName of the model it finds there, a
+// SavedModel or an ONNX model.
+func DefaultName(root, envName string) (string, error) {
+	if envName != "" {
+		return envName, nil
+	}
+	path, err := findModel(root, "")
+	if err != nil {
+		return "", err
+	}
+	return ContainerName(root, modelDir(path)), nil
+}
+
+// modelDir is the directory of the model at path, which names it: the
+// SavedModel directory, or the one holding the .onnx file.
+func modelDir(path string) string {
+	if artifact.IsONNXFile(path) {
+		return filepath.Dir(path)
+	}
+	return path
 }
 
 // findModel returns the model the worker serves from root: a SavedModel
