@@ -403,8 +403,8 @@ func shBuildSplit(n Node) (Kernel, error) {
 		}
 		total := int64(0)
 		for _, x := range split {
-			if x < 0 {
-				return nil, n.Errorf(ErrInvalidArgument, "negative split %v", split)
+			if x < 0 || x > int64(s[a]) {
+				return nil, n.Errorf(ErrInvalidArgument, "split %v does not fit the extent %d", split, s[a])
 			}
 			total += x
 		}
@@ -502,18 +502,21 @@ func shBuildSlice(n Node) (Kernel, error) {
 			if end < 0 {
 				end += dim
 			}
+			// A step longer than the dimension takes one element at most;
+			// clamping it keeps the arithmetic below from overflowing.
+			step = min(max(step, -dim-1), dim+1)
 			var count int64
 			if step > 0 {
 				start = min(max(start, 0), dim)
 				end = min(max(end, 0), dim)
 				if end > start {
-					count = (end - start + step - 1) / step
+					count = (end-start-1)/step + 1
 				}
 			} else {
 				start = min(max(start, 0), dim-1)
 				end = min(max(end, -1), dim-1)
 				if start > end {
-					count = (start - end - step - 1) / -step
+					count = (start-end-1)/-step + 1
 				}
 			}
 			outShape[a] = int(count)
@@ -601,8 +604,8 @@ func shBuildTile(n Node) (Kernel, error) {
 		strides := make([]int, 0, 2*len(s))
 		outShape := make(tensor.Shape, len(s))
 		for i, r := range reps {
-			if r < 0 {
-				return nil, n.Errorf(ErrInvalidArgument, "negative repeat in %v", reps)
+			if r < 0 || s[i] > 0 && r > maxOutputElements/int64(s[i]) {
+				return nil, n.Errorf(ErrInvalidArgument, "repeats %v are negative or too large for %v", reps, s)
 			}
 			view = append(view, int(r), s[i])
 			strides = append(strides, 0, inStrides[i])

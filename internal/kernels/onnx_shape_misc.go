@@ -199,6 +199,11 @@ func shBuildPad(n Node) (Kernel, error) {
 		if len(pads) != 2*len(axes) {
 			return nil, n.Errorf(ErrInvalidArgument, "pads %v for %d axes", pads, len(axes))
 		}
+		for _, p := range pads {
+			if p > maxOutputElements || p < -maxOutputElements {
+				return nil, n.Errorf(ErrInvalidArgument, "pads %v are too large", pads)
+			}
+		}
 		begin, end := make([]int, r), make([]int, r)
 		for i, a := range axes {
 			begin[a], end[a] = int(pads[i]), int(pads[i+len(axes)])
@@ -345,7 +350,22 @@ func shBuildRange(n Node) (Kernel, error) {
 		if delta == 0 {
 			return nil, n.Errorf(ErrInvalidArgument, "delta is zero")
 		}
-		count := int64(max(math.Ceil((limit-start)/delta), 0))
+		fcount := max(math.Ceil((limit-start)/delta), 0)
+		if math.IsNaN(fcount) || fcount > maxOutputElements {
+			return nil, n.Errorf(ErrInvalidArgument, "range from %v to %v by %v is too large", start, limit, delta)
+		}
+		count := int64(fcount)
+		if !isFloat(dt) {
+			// Exact integer arithmetic: the float64 quotient can be off
+			// by one for large int64 values.
+			s, l, d := shIntScalar(in[0]), shIntScalar(in[1]), shIntScalar(in[2])
+			count = 0
+			if d > 0 && l > s {
+				count = (l-s-1)/d + 1
+			} else if d < 0 && l < s {
+				count = (s-l-1)/-d + 1
+			}
+		}
 		if count > maxOutputElements {
 			return nil, n.Errorf(ErrInvalidArgument, "range of %d elements is too large", count)
 		}
@@ -373,6 +393,21 @@ func shBuildRange(n Node) (Kernel, error) {
 		}
 		return single(out), nil
 	}), nil
+}
+
+// shIntScalar reads the one element of an integer tensor.
+func shIntScalar(t *tensor.Tensor) int64 {
+	switch v := t.Data().(type) {
+	case []int8:
+		return int64(v[0])
+	case []uint8:
+		return int64(v[0])
+	case []int32:
+		return int64(v[0])
+	case []int64:
+		return v[0]
+	}
+	return 0
 }
 
 func shRangeInt[T Integer](d []T, start, delta T) {
@@ -436,6 +471,8 @@ func shBuildTrilu(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrInvalidArgument, "input must have rank 2 or more, got %v", s)
 		}
 		rows, cols := s[len(s)-2], s[len(s)-1]
+		// Beyond either corner the diagonal keeps all or nothing.
+		k = min(max(k, -int64(rows)-1), int64(cols)+1)
 		out := AllocZeroed(ctx, in[0].DType(), s)
 		if out.Len() == 0 {
 			return single(out), nil
@@ -476,6 +513,9 @@ func shBuildOneHot(n Node) (Kernel, error) {
 		}
 		if in[2].Len() != 2 {
 			return nil, n.Errorf(ErrInvalidArgument, "values must hold two elements, got %v", in[2].Shape())
+		}
+		if dv[0] > maxOutputElements || math.IsNaN(dv[0]) {
+			return nil, n.Errorf(ErrInvalidArgument, "depth %v is too large", dv[0])
 		}
 		depth := int(dv[0])
 		if depth < 0 {
