@@ -176,7 +176,7 @@ func shBuildReshape(n Node) (Kernel, error) {
 		} else if known != total {
 			return nil, n.Errorf(ErrInvalidArgument, "cannot reshape %v to %v", s, dims)
 		}
-		r, err := in[0].Reshaped(out)
+		r, err := View(ctx, in[0], out)
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
@@ -200,7 +200,7 @@ func shBuildFlatten(n Node) (Kernel, error) {
 		if a < 0 || a > int64(len(s)) {
 			return nil, n.Errorf(ErrInvalidArgument, "axis %d is out of range for rank %d", axis, len(s))
 		}
-		r, _ := in[0].Reshaped(tensor.Shape{s[:a].NumElements(), s[a:].NumElements()})
+		r, _ := View(ctx, in[0], tensor.Shape{s[:a].NumElements(), s[a:].NumElements()})
 		return single(r), nil
 	}), nil
 }
@@ -235,7 +235,7 @@ func shBuildSqueeze(n Node) (Kernel, error) {
 			}
 			out = append(out, d)
 		}
-		r, _ := in[0].Reshaped(out)
+		r, _ := View(ctx, in[0], out)
 		return single(r), nil
 	}), nil
 }
@@ -277,7 +277,7 @@ func shBuildUnsqueeze(n Node) (Kernel, error) {
 			out[i] = s[j]
 			j++
 		}
-		t, _ := in[0].Reshaped(out)
+		t, _ := View(ctx, in[0], out)
 		return single(t), nil
 	}), nil
 }
@@ -650,7 +650,7 @@ func shBuildDepthToSpace(n Node) (Kernel, error) {
 			view, perm = tensor.Shape{N, C, bs, bs, H, W}, []int{0, 1, 4, 2, 5, 3}
 		}
 		out := shPermute(ctx, in[0], view, perm)
-		r, _ := out.Reshaped(tensor.Shape{N, C, H * bs, W * bs})
+		r, _ := View(ctx, out, tensor.Shape{N, C, H * bs, W * bs})
 		return single(r), nil
 	}), nil
 }
@@ -671,7 +671,7 @@ func shBuildSpaceToDepth(n Node) (Kernel, error) {
 		}
 		N, C, H, W := s[0], s[1], s[2]/bs, s[3]/bs
 		out := shPermute(ctx, in[0], tensor.Shape{N, C, H, bs, W, bs}, []int{0, 3, 5, 1, 2, 4})
-		r, _ := out.Reshaped(tensor.Shape{N, C * bs * bs, H, W})
+		r, _ := View(ctx, out, tensor.Shape{N, C * bs * bs, H, W})
 		return single(r), nil
 	}), nil
 }
