@@ -2,6 +2,7 @@ package importer
 
 import (
 	"inferd/internal/graph"
+	"inferd/internal/kernels"
 	tfpb "inferd/internal/savedmodel/pb"
 	"inferd/internal/tensor"
 )
@@ -10,7 +11,7 @@ func init() {
 	for _, op := range []string{
 		"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
 		"ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin",
-		"Hardmax", "LayerNormalization", "BatchNormalization", "InstanceNormalization", "LRN",
+		"Hardmax", "LayerNormalization", "InstanceNormalization", "LRN",
 		"MeanVarianceNormalization", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
 		"MatMul", "Det", "Einsum",
 	} {
@@ -20,6 +21,69 @@ func init() {
 	register("LogSoftmax", rdSoftmax("LogSoftmax"))
 	register("Dropout", rdDropout)
 	register("Gemm", rdGemm)
+	register("BatchNormalization", rdBatchNorm)
+}
+
+// rdBatchNorm converts BatchNormalization. In inference, when its input is
+// a transpose from NHWC to NCHW (what the Conv converter ends with), it is
+// TensorFlow's FusedBatchNormV3 on the NHWC tensor, transposed back
+// after, so that the engine folds it into the convolution and the layout
+// pass keeps the chain NHWC; otherwise the ONNX kernel runs it.
+func rdBatchNorm(b *builder, n *node) error {
+	src, ok := b.rdFromNHWC(n)
+	if !ok || n.int("training_mode", 0) != 0 || n.int("spatial", 1) != 1 || len(n.GetInput()) != 5 {
+		return kernel(b, n)
+	}
+	for i, o := range n.GetOutput() {
+		if i > 0 && o != "" {
+			return kernel(b, n)
+		}
+	}
+	ports := []graph.Port{src}
+	for i := 1; i < 5; i++ {
+		p, err := b.need(n, i)
+		if err != nil {
+			return err
+		}
+		if t, ok := b.constIn(n, i); ok && t.Rank() != 1 {
+			return kernel(b, n)
+		}
+		ports = append(ports, p)
+	}
+	attrs := map[string]*tfpb.AttrValue{
+		"epsilon":     aFloat(n.float("epsilon", 1e-5)),
+		"is_training": aBool(false),
+		"data_format": aStr("NHWC"),
+	}
+	if t, ok := b.constIn(n, 1); ok {
+		attrs["T"], attrs["U"] = aType(t.DType()), aType(t.DType())
+	}
+	y := graph.Port{Node: b.add(n, "FusedBatchNormV3", attrs, ports...)}
+	perm := b.constant(tensor.MustFromSlice(tensor.Shape{4}, []int32{0, 3, 1, 2}))
+	b.out(n, 0, graph.Port{Node: b.add(n, "Transpose", map[string]*tfpb.AttrValue{"Tperm": aType(tensor.Int32)}, y, perm)})
+	return nil
+}
+
+// rdFromNHWC reports whether input 0 of n is a Transpose by [0 3 1 2]
+// with a constant permutation, and returns the port it transposes.
+func (b *builder) rdFromNHWC(n *node) (graph.Port, bool) {
+	p, ok := b.in(n, 0)
+	if !ok || p.Index != 0 {
+		return p, false
+	}
+	t := b.g.Node(p.Node)
+	if t == nil || t.Op != "Transpose" || len(t.Inputs) != 2 {
+		return p, false
+	}
+	pc := b.g.Node(t.Inputs[1].Node)
+	if pc == nil || pc.Op != "Const" || b.consts[pc.Name] == nil {
+		return p, false
+	}
+	perm, ok := kernels.IntValues(b.consts[pc.Name])
+	if !ok || len(perm) != 4 || perm[0] != 0 || perm[1] != 3 || perm[2] != 1 || perm[3] != 2 {
+		return p, false
+	}
+	return t.Inputs[0], true
 }
 
 // rdGemm converts Gemm. With alpha 1 it is TensorFlow's MatMul (which the
