@@ -33,6 +33,7 @@ func DecodeExamples(body []byte) (*ExamplesRequest, error) {
 	if perr != nil {
 		return nil, perr
 	}
+	defer d.release()
 	root := int32(0)
 	if d.nodes[root].kind != kObject {
 		return nil, formatError(d, root, "Is not object")

@@ -52,6 +52,7 @@ func DecodePredict(body []byte, inputs InputsFunc) (*PredictRequest, error) {
 	if perr != nil {
 		return nil, perr
 	}
+	defer d.release()
 	root := int32(0)
 	if d.nodes[root].kind != kObject {
 		return nil, formatError(d, root, "Is not object")
@@ -156,7 +157,7 @@ func (d *document) rows(inst int32, specs []Input) (map[string]*tensor.Tensor, e
 						Errorf(InvalidArgument, "JSON object: has duplicate named input: %s", name).String())
 				}
 				keys = append(keys, name)
-				if err := d.addInstanceItem(m+1, name, byName, cols); err != nil {
+				if err := d.addInstanceItem(m+1, name, int(d.nodes[inst].count), byName, cols); err != nil {
 					return nil, Errorf(InvalidArgument, "Failed to process element: %d key: %s of 'instances' list. Error: %s", count, name, err.String())
 				}
 				m = d.nodes[m+1].next
@@ -170,7 +171,7 @@ func (d *document) rows(inst int32, specs []Input) (map[string]*tensor.Tensor, e
 			if d.elementObject(e) {
 				return nil, Errorf(InvalidArgument, "Expecting value/list but got object at item %d of input list", count)
 			}
-			if err := d.addInstanceItem(e, names[0], byName, cols); err != nil {
+			if err := d.addInstanceItem(e, names[0], int(d.nodes[inst].count), byName, cols); err != nil {
 				return nil, Errorf(InvalidArgument, "Failed to process element: %d of 'instances' list. Error: %s", count, err.String())
 			}
 		}
@@ -189,17 +190,19 @@ func (d *document) rows(inst int32, specs []Input) (map[string]*tensor.Tensor, e
 }
 
 // addInstanceItem adds one instance's value for input name.
-func (d *document) addInstanceItem(i int32, name string, specs map[string]Input, cols map[string]*column) *Error {
+// instances is the length of the instances list, for sizing a new column.
+func (d *document) addInstanceItem(i int32, name string, instances int, specs map[string]Input, cols map[string]*column) *Error {
 	spec, ok := specs[name]
 	if !ok {
 		return Errorf(InvalidArgument, "JSON object: does not have named input: %s", name)
 	}
 	c := cols[name]
+	shape := d.denseShape(i)
 	if c == nil {
 		c = &column{dtype: spec.DType}
+		c.reserve(instances * elements(shape))
 		cols[name] = c
 	}
-	shape := d.denseShape(i)
 	if len(shape) >= maxRank {
 		return Errorf(InvalidArgument, "Shape %s has %d dimensions which is over the limit of %d", shapeString(shape), len(shape)+1, maxRank)
 	}
@@ -251,11 +254,37 @@ func (d *document) columnTensor(i int32, s Input) (*tensor.Tensor, error) {
 		return nil, Errorf(InvalidArgument, "Shape %s has %d dimensions which is over the limit of %d", shapeString(shape), len(shape), maxRank)
 	}
 	c := &column{dtype: s.DType}
+	c.reserve(elements(shape))
 	size := 0
 	if err := d.fill(i, 0, shape, c, &size); err != nil {
 		return nil, err
 	}
 	return c.tensor(shape)
+}
+
+// elements is the number of scalars a dense value of shape holds.
+func elements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// maxReserve bounds what reserve allocates ahead of the values (64 MB of
+// float32), since the shape comes from the request's first element.
+const maxReserve = 1 << 24
+
+// reserve makes room for n float values; a request's values are mostly
+// floats, and growing by appending copied them twice over.
+func (c *column) reserve(n int) {
+	n = min(n, maxReserve)
+	switch c.dtype {
+	case tensor.Float32:
+		c.f32 = make([]float32, 0, n)
+	case tensor.Float64:
+		c.f64 = make([]float64, 0, n)
+	}
 }
 
 // denseShape is TF Serving's GetDenseTensorShape: the sizes of the first
@@ -305,6 +334,35 @@ func (d *document) fill(i int32, level int, shape []int, c *column, count *int) 
 		return Errorf(InvalidArgument, "Encountered list at unexpected size: %d at level: %d expected size: %d", n.count, level, shape[level])
 	}
 	j := i + 1
+	if level == rank-1 && c.dtype == tensor.Float32 {
+		// The innermost lists, most of a request: numbers are added
+		// here, anything else (an error, a nested list) as below.
+		for range n.count {
+			m := &d.nodes[j]
+			if m.kind != kNumber {
+				if err := d.fill(j, level+1, shape, c, count); err != nil {
+					return err
+				}
+				j = m.next
+				continue
+			}
+			if m.flags&fDouble != 0 {
+				f := math.Float64frombits(m.bits)
+				if f > math.MaxFloat32 || f < -math.MaxFloat32 {
+					if err := d.addValue(j, c); err != nil {
+						return err
+					}
+				} else {
+					c.f32 = append(c.f32, float32(f))
+				}
+			} else if err := d.addValue(j, c); err != nil {
+				return err
+			}
+			*count++
+			j++
+		}
+		return nil
+	}
 	for range n.count {
 		if err := d.fill(j, level+1, shape, c, count); err != nil {
 			return err

@@ -3,6 +3,7 @@ package codec
 import (
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -49,6 +50,28 @@ type node struct {
 type document struct {
 	src   []byte
 	nodes []node
+	tape  *[]node // the pooled storage of nodes, until release
+}
+
+// tapes recycles the node tapes of parsed documents: a request's tape is
+// about twice its body's size, and allocating it anew for every request
+// made the collector the decoder's largest cost.
+var tapes = sync.Pool{New: func() any { return new([]node) }}
+
+// maxPooledTape bounds the tapes kept for reuse (32 MB).
+const maxPooledTape = 1 << 20
+
+// release returns d's tape for reuse by a later parse; d must not be used
+// afterwards. Nothing a decoder returns refers to the tape.
+func (d *document) release() {
+	if d.tape == nil {
+		return
+	}
+	if cap(d.nodes) <= maxPooledTape {
+		*d.tape = d.nodes[:0]
+		tapes.Put(d.tape)
+	}
+	d.tape, d.nodes = nil, nil
 }
 
 // rapidjson's parse error messages (error/en.h).
@@ -123,15 +146,24 @@ func parseJSON(src []byte) (*document, *Error) {
 	if len(src) == 0 {
 		return nil, Errorf(InvalidArgument, "JSON Parse error: The document is empty")
 	}
-	s := scanner{src: src, nodes: make([]node, 0, 16+len(src)/16)}
+	tape := tapes.Get().(*[]node)
+	nodes := (*tape)[:0]
+	if want := 16 + len(src)/16; cap(nodes) < want {
+		nodes = make([]node, 0, want)
+	}
+	s := scanner{src: src, nodes: nodes}
 	// A UTF-8 byte order mark is skipped, a byte at a time.
 	for _, b := range []byte{0xEF, 0xBB, 0xBF} {
 		s.consume(b)
 	}
-	if !s.parse() {
+	d := &document{src: src, nodes: s.nodes, tape: tape}
+	ok := s.parse()
+	d.nodes = s.nodes
+	if !ok {
+		d.release()
 		return nil, Errorf(InvalidArgument, "JSON Parse error: %s at offset: %d", s.msg, s.off)
 	}
-	return &document{src: src, nodes: s.nodes}, nil
+	return d, nil
 }
 
 func (s *scanner) parse() bool {
