@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("predict", "run one TF Serving request against a SavedModel and print the answer", runPredict)
+	register("predict", "run one TF Serving request against a SavedModel or an ONNX model and print the answer", runPredict)
 }
 
 func runPredict(ctx context.Context, env Env, args []string) int {
