@@ -19,9 +19,18 @@ const (
 	Int64
 	Bool
 	String
+	// The types below came later; they follow String so that the values
+	// above keep their numbers.
+	Int16
+	Uint16
+	Uint32
+	Uint64
+	Float16  // IEEE 754 binary16, stored as F16 bit patterns
+	BFloat16 // bfloat16 (float32's upper half), stored as BF16 bit patterns
 )
 
-var dtypeNames = [...]string{"invalid", "float32", "float64", "int8", "uint8", "int32", "int64", "bool", "string"}
+var dtypeNames = [...]string{"invalid", "float32", "float64", "int8", "uint8", "int32", "int64", "bool", "string",
+	"int16", "uint16", "uint32", "uint64", "float16", "bfloat16"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -33,12 +42,14 @@ func (d DType) String() string {
 // Size is the width of one element in bytes; 0 for String and Invalid.
 func (d DType) Size() int {
 	switch d {
-	case Float32, Int32:
+	case Float32, Int32, Uint32:
 		return 4
-	case Float64, Int64:
+	case Float64, Int64, Uint64:
 		return 8
 	case Int8, Uint8, Bool:
 		return 1
+	case Int16, Uint16, Float16, BFloat16:
+		return 2
 	}
 	return 0
 }
@@ -82,7 +93,8 @@ func (s Shape) String() string {
 
 // Tensor is a dense row-major array. Data holds a slice whose element type
 // matches DType: []float32, []float64, []int8, []uint8, []int32, []int64,
-// []bool, or [][]byte for String.
+// []bool, [][]byte for String, []int16, []uint16, []uint32, []uint64,
+// []F16 or []BF16.
 type Tensor struct {
 	dtype DType
 	shape Shape
@@ -110,6 +122,18 @@ func New(dt DType, shape Shape) *Tensor {
 		data = make([]bool, n)
 	case String:
 		data = make([][]byte, n)
+	case Int16:
+		data = make([]int16, n)
+	case Uint16:
+		data = make([]uint16, n)
+	case Uint32:
+		data = make([]uint32, n)
+	case Uint64:
+		data = make([]uint64, n)
+	case Float16:
+		data = make([]F16, n)
+	case BFloat16:
+		data = make([]BF16, n)
 	default:
 		panic(fmt.Sprintf("tensor: New with %v", dt))
 	}
@@ -138,6 +162,18 @@ func FromSlice(shape Shape, data any) (*Tensor, error) {
 		dt, n = Bool, len(v)
 	case [][]byte:
 		dt, n = String, len(v)
+	case []int16:
+		dt, n = Int16, len(v)
+	case []uint16:
+		dt, n = Uint16, len(v)
+	case []uint32:
+		dt, n = Uint32, len(v)
+	case []uint64:
+		dt, n = Uint64, len(v)
+	case []F16:
+		dt, n = Float16, len(v)
+	case []BF16:
+		dt, n = BFloat16, len(v)
 	default:
 		return nil, fmt.Errorf("tensor: unsupported data type %T", data)
 	}
@@ -196,5 +232,11 @@ func (t *Tensor) Int32s() []int32     { return t.data.([]int32) }
 func (t *Tensor) Int64s() []int64     { return t.data.([]int64) }
 func (t *Tensor) Bools() []bool       { return t.data.([]bool) }
 func (t *Tensor) Strings() [][]byte   { return t.data.([][]byte) }
+func (t *Tensor) Int16s() []int16     { return t.data.([]int16) }
+func (t *Tensor) Uint16s() []uint16   { return t.data.([]uint16) }
+func (t *Tensor) Uint32s() []uint32   { return t.data.([]uint32) }
+func (t *Tensor) Uint64s() []uint64   { return t.data.([]uint64) }
+func (t *Tensor) Float16s() []F16     { return t.data.([]F16) }
+func (t *Tensor) BFloat16s() []BF16   { return t.data.([]BF16) }
 
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor(%v, %v)", t.dtype, t.shape) }
