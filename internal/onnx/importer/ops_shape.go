@@ -14,7 +14,8 @@ import (
 // The shape, layout and indexing ops lower onto kernels written to ONNX
 // semantics (internal/kernels/onnx_shape*.go); the converters here only
 // turn what the generic kernel converter cannot pass (tensor attributes,
-// the output count, ONNX dtype codes) into inputs and attributes.
+// the output count, ONNX dtype codes) into inputs and attributes, and
+// compute a node at import when its inputs are all constants (shFold).
 
 func init() {
 	for _, op := range []string{
@@ -34,7 +35,9 @@ func init() {
 
 // shEmit adds a node of the kernel OnnxOp(op) reading n's inputs (absent
 // ones in the middle fed an empty constant and listed in "_absent", as
-// kernel does) followed by extra, and binds every output of n.
+// kernel does) followed by extra, and binds every output of n; when
+// shFold can compute the node at import, its outputs are bound to the
+// constants instead.
 func shEmit(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, extra ...graph.Port) {
 	if shFold(b, n, op, attrs, extra) {
 		return
