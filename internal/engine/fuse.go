@@ -84,9 +84,10 @@ func (p *planner) fuse(pl *plan, fetched map[int]bool, relied map[int][]int64) {
 				cur = pl.steps[j].out[0]
 			}
 		}
-		// A convolution with a constant filter is rebuilt even with
-		// nothing to absorb, so that it lays its filter out once, here.
-		if len(absorbed) == 0 && (filter == nil || st.op != "Conv2D") {
+		// A convolution or matrix product with a constant filter is
+		// rebuilt even with nothing to absorb, so that it lays its filter
+		// out once, here.
+		if len(absorbed) == 0 && (filter == nil || st.op == "DepthwiseConv2dNative") {
 			continue
 		}
 		k, err := kernels.BuildFused(knode, kernels.Fusion{Bias: bias, Activation: act, Filter: filter})

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -193,6 +194,38 @@ func TestConv2DConstFilter(t *testing.T) {
 			}
 			want, shape := refConv(tc.cc, asF64(x), asF64(tc.f))
 			assertClose(t, out[0], shape, want, 1e-5)
+		})
+	}
+}
+
+// BenchmarkConvDirect times convDirect with bias and Relu on the fixtures'
+// convolution shapes (3×3, VALID, one thread), in GFLOP/s.
+func BenchmarkConvDirect(b *testing.B) {
+	k, ok := directKernelsFor()
+	if !ok {
+		b.Skip("no assembly direct micro-kernels on this CPU or build")
+	}
+	for _, s := range []struct{ h, w, c, o int }{
+		{128, 128, 3, 16}, {63, 63, 16, 32}, {30, 30, 32, 64},
+		{70, 70, 1, 64}, {34, 34, 64, 64}, {16, 16, 64, 64},
+		{62, 62, 32, 32},
+	} {
+		c := convCase{1, s.h, s.w, s.c, 3, 3, s.o, 1, 1, 1, 1, "VALID", nil}
+		b.Run(fmt.Sprintf("%dx%dx%d_o%d", s.h, s.w, s.c, s.o), func(b *testing.B) {
+			sp, _ := parseSpatial(Node{Name: "n", Op: "Conv2D", Attrs: c.attrs()}, true)
+			g, _ := sp.geometry(c.h, c.w, c.kh, c.kw)
+			r := newRand(1)
+			x := randF32(r, 1, c.h, c.w, c.c).Float32s()
+			kk := 9 * c.c
+			pf := packDirectPanels(randF32(r, kk, c.o).Float32s(), kk, c.o, make([]float32, directPanelsLen(kk, c.o)))
+			out := make([]float32, g.outH*g.outW*c.o)
+			ep := epilogue[float32]{bias: randF32(r, c.o).Float32s(), relu: true, vec32: true}
+			ctx := WithThreads(context.Background(), 1)
+			b.ResetTimer()
+			for b.Loop() {
+				convDirect(ctx, k, x, 1, c.c, pf, sp, g, out, ep)
+			}
+			b.ReportMetric(float64(2*g.outH*g.outW*kk*c.o)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

@@ -181,6 +181,18 @@ func buildFusedTyped[T Float](n Node, f Fusion) (Kernel, error) {
 	}
 	ta, tb := attrBool(n, "transpose_a", false), attrBool(n, "transpose_b", false)
 	mk := kernelFor[T]()
+	// A constant float32 B is laid out once for the direct micro-kernels.
+	dk, direct := directKernelsFor()
+	var pre *convPanels
+	if w := f.Filter; direct && w != nil && w.DType() == tensor.Float32 && w.Rank() == 2 {
+		ws := w.Shape()
+		kk, nn := ws[0], ws[1]
+		if tb {
+			kk, nn = nn, kk
+		}
+		pf := packDirectPanelsMat(mat[float32]{data: w.Float32s(), ld: ws[1], trans: tb}, kk, nn, make([]float32, directPanelsLen(kk, nn)))
+		pre = &pf
+	}
 	dts := []tensor.DType{dt}
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkBinary(n, in, dts); err != nil {
@@ -195,6 +207,17 @@ func buildFusedTyped[T Float](n Node, f Fusion) (Kernel, error) {
 			return nil, err
 		}
 		out := Alloc(ctx, dt, tensor.Shape{m, nn})
+		if a32, ok := any(Slice[T](a)).([]float32); ok && direct && !ta && m >= 4 && k > 0 {
+			// Four rows or more of a float32 product go through the
+			// direct micro-kernels, reading A in place.
+			pf := pre
+			if b != f.Filter || pf == nil || pf.k != k || pf.o != nn {
+				p := packDirectPanelsMat(mat[float32]{data: Slice[float32](b), ld: b.Shape()[1], trans: tb}, k, nn, scratch[float32](ctx, directPanelsLen(k, nn)))
+				pf = &p
+			}
+			gemmDirect32(ctx, dk, m, a32, k, *pf, Slice[float32](out), nn, any(ep).(epilogue[float32]))
+			return Result(ctx, out), nil
+		}
 		gemmEp(ctx, mk, m, nn, k, mat[T]{data: Slice[T](a), ld: a.Shape()[1], trans: ta}, mat[T]{data: Slice[T](b), ld: b.Shape()[1], trans: tb}, Slice[T](out), nn, ep)
 		return Result(ctx, out), nil
 	}), nil

@@ -1,0 +1,107 @@
+package kernels
+
+import "context"
+
+// packDirectPanelsMat lays the k×o matrix b (row-major or, with b.trans,
+// stored transposed) out into dst for the direct micro-kernels, as
+// packDirectPanels does.
+func packDirectPanelsMat(b mat[float32], k, o int, dst []float32) convPanels {
+	if !b.trans && b.ld == o {
+		return packDirectPanels(b.data, k, o, dst)
+	}
+	for col := 0; col < o; col += 32 {
+		col, nr := directPanel(col/32, o)
+		w := min(nr, o-col)
+		panel := dst[col*k : col*k+k*nr]
+		for q := 0; q < k; q++ {
+			row := panel[q*nr : q*nr+nr]
+			for j := range w {
+				row[j] = b.at(q, col+j)
+			}
+			clear(row[w:])
+		}
+	}
+	return convPanels{k: k, o: o, data: dst[:directPanelsLen(k, o)]}
+}
+
+// gemmDirect32 sets C = A·B and finishes it with ep, for a row-major
+// float32 A (m×k, rows lda apart, m ≥ 1) and B laid out in pf, through the
+// direct micro-kernels: each tile of directMR rows of A is read in place as
+// one segment of k steps. When m is below directMR the rows are first
+// copied into a zero-padded block; otherwise the last tile ends at row m,
+// overlapping the one before, and writes only its new rows. Tiles and
+// column panels are shared out among Threads(ctx) goroutines.
+func gemmDirect32(ctx context.Context, dk directKernels, m int, a []float32, lda int, pf convPanels, c []float32, ldc int, ep epilogue[float32]) {
+	k, n := pf.k, pf.o
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			clear(row)
+			ep.apply(row, 0)
+		}
+		return
+	}
+	if m < directMR {
+		pad := scratch[float32](ctx, directMR*k)
+		for i := 0; i < directMR; i++ {
+			if i < m {
+				copy(pad[i*k:i*k+k], a[i*lda:i*lda+k])
+			} else {
+				clear(pad[i*k : i*k+k])
+			}
+		}
+		a, lda = pad, k
+	}
+	flags, asmEp := 0, ep.act == nil && !ep.cap6
+	if asmEp {
+		if ep.bias != nil {
+			flags |= directBias
+		}
+		if ep.relu {
+			flags |= directRelu
+		}
+	}
+	offs := [1]int{0}
+	tiles := (m + directMR - 1) / directMR
+	npanels := (n + 31) / 32
+	parallelFor(ctx, tiles*npanels, 2*m*n*k, func(lo, hi int) {
+		var tile [directMR * 32]float32
+		for it := lo; it < hi; it++ {
+			t, pi := it/npanels, it%npanels
+			r0, skip := t*directMR, 0
+			if m >= directMR && r0+directMR > m {
+				skip = r0 - (m - directMR)
+				r0 = m - directMR
+			}
+			rows := min(directMR, m-r0)
+			col, nr := directPanel(pi, n)
+			run := dk.of(nr)
+			pa := a[r0*lda:]
+			pb := pf.data[col*k:]
+			if skip == 0 && rows == directMR && col+nr <= n {
+				cd := c[r0*ldc+col:]
+				var bias []float32
+				if flags&directBias != 0 {
+					bias = ep.bias[col:]
+				}
+				run(1, k, pa, lda, offs[:], pb, nr, cd, ldc, bias, flags)
+				if !asmEp {
+					for i := 0; i < directMR; i++ {
+						ep.apply(cd[i*ldc:i*ldc+nr], col)
+					}
+				}
+				continue
+			}
+			run(1, k, pa, lda, offs[:], pb, nr, tile[:], nr, nil, 0)
+			w := min(nr, n-col)
+			for i := skip; i < rows; i++ {
+				row := c[(r0+i)*ldc+col:][:w]
+				copy(row, tile[i*nr:])
+				ep.apply(row, col)
+			}
+		}
+	})
+}
