@@ -195,7 +195,7 @@ func rdCopy(dst, src *tensor.Tensor) {
 // rdFold calls f for every element of x (of shape in) with the index of
 // its slot in acc, laid out in the kept shape keep, and stores the result
 // there.
-func rdFold(x []float64, in, keep tensor.Shape, acc []float64, f func(a, v float64, i int) float64) {
+func rdFold[A any](x []A, in, keep tensor.Shape, acc []A, f func(a, v A, i int) A) {
 	forEachRun(in, []tensor.Shape{keep}, func(xo int, offs []int, cnt int, steps []int) {
 		o, st := offs[0], steps[0]
 		for j := 0; j < cnt; j++ {
@@ -214,6 +214,11 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 	for d, red := range mask {
 		if red {
 			count *= x.Shape()[d]
+		}
+	}
+	if !isFloat(x.DType()) {
+		if res, ok := rdReduceInt(ctx, op, x, keep, outShape, count); ok {
+			return res, nil
 		}
 	}
 	v, _ := rdF64(x)
@@ -298,6 +303,85 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 	return rdStore(ctx, x.DType(), outShape, acc), nil
 }
 
+// rdReduceInt computes the reductions that stay in the integers exactly,
+// in int64 (wrapping as NumPy's integer sums do); Mean divides the sum,
+// truncating. It reports false for the others, which go through float64.
+func rdReduceInt(ctx context.Context, op string, x *tensor.Tensor, keep, outShape tensor.Shape, count int) (*tensor.Tensor, bool) {
+	var f func(a, v int64, _ int) int64
+	var init int64
+	switch op {
+	case "Sum", "Mean":
+		f = func(a, v int64, _ int) int64 { return a + v }
+	case "SumSquare":
+		f = func(a, v int64, _ int) int64 { return a + v*v }
+	case "L1":
+		f = func(a, v int64, _ int) int64 {
+			if v < 0 {
+				return a - v
+			}
+			return a + v
+		}
+	case "Prod":
+		init = 1
+		f = func(a, v int64, _ int) int64 { return a * v }
+	case "Max":
+		lo, _ := rdIntRange(x.DType())
+		init = int64(lo)
+		f = func(a, v int64, _ int) int64 { return max(a, v) }
+	case "Min":
+		_, hi := rdIntRange(x.DType())
+		init = int64(hi)
+		if x.DType() == tensor.Int64 {
+			init = math.MaxInt64
+		}
+		f = func(a, v int64, _ int) int64 { return min(a, v) }
+	default:
+		return nil, false
+	}
+	if op == "Mean" && count == 0 {
+		return nil, false
+	}
+	v, _ := IntValues(x)
+	if v == nil {
+		switch d := x.Data().(type) {
+		case []int8:
+			v = rdConv[int8, int64](d)
+		case []uint8:
+			v = rdConv[uint8, int64](d)
+		default:
+			return nil, false
+		}
+	}
+	acc := make([]int64, keep.NumElements())
+	for i := range acc {
+		acc[i] = init
+	}
+	rdFold(v, x.Shape(), keep, acc, f)
+	if op == "Mean" {
+		for i := range acc {
+			acc[i] /= int64(count)
+		}
+	}
+	t := Alloc(ctx, x.DType(), outShape)
+	switch d := t.Data().(type) {
+	case []int8:
+		rdIntInto(d, acc)
+	case []uint8:
+		rdIntInto(d, acc)
+	case []int32:
+		rdIntInto(d, acc)
+	case []int64:
+		copy(d, acc)
+	}
+	return t, true
+}
+
+func rdIntInto[D Integer](dst []D, v []int64) {
+	for i, x := range v {
+		dst[i] = D(x)
+	}
+}
+
 // rdIntRange is the least and greatest value of an integer dtype.
 func rdIntRange(dt tensor.DType) (lo, hi float64) {
 	switch dt {
@@ -344,33 +428,51 @@ func rdBuildArg(isMax bool) Builder {
 					outShape = append(outShape, 1)
 				}
 			}
-			v, _ := rdF64(x)
 			res, o := NewLikeCtx[int64](ctx, tensor.Int64, outShape)
-			better := func(c, b float64) bool {
-				if math.IsNaN(b) {
-					return false
-				}
-				if math.IsNaN(c) {
-					return true
-				}
-				if isMax {
-					return c > b || last && c == b
-				}
-				return c < b || last && c == b
-			}
-			for i := 0; i < outer; i++ {
-				for k := 0; k < inner; k++ {
-					base := i*cnt*inner + k
-					best, bi := v[base], 0
-					for j := 1; j < cnt; j++ {
-						if c := v[base+j*inner]; better(c, best) {
-							best, bi = c, j
-						}
-					}
-					o[i*inner+k] = int64(bi)
-				}
+			switch d := x.Data().(type) {
+			case []float32:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []float64:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []int8:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []uint8:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []int32:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []int64:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
 			}
 			return []*tensor.Tensor{res}, nil
 		}), nil
+	}
+}
+
+// rdArg writes to o the index along the middle dimension of v (outer ×
+// cnt × inner) of each extreme. A NaN (x != x) beats every number.
+func rdArg[T Real](v []T, o []int64, outer, cnt, inner int, isMax, last bool) {
+	better := func(c, b T) bool {
+		if b != b {
+			return false
+		}
+		if c != c {
+			return true
+		}
+		if isMax {
+			return c > b || last && c == b
+		}
+		return c < b || last && c == b
+	}
+	for i := 0; i < outer; i++ {
+		for k := 0; k < inner; k++ {
+			base := i*cnt*inner + k
+			best, bi := v[base], 0
+			for j := 1; j < cnt; j++ {
+				if c := v[base+j*inner]; better(c, best) {
+					best, bi = c, j
+				}
+			}
+			o[i*inner+k] = int64(bi)
+		}
 	}
 }

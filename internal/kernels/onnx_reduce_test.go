@@ -50,6 +50,12 @@ func TestRdOnnxKernels(t *testing.T) {
 		{"max int32", "OnnxReduceMax", attrs{"axes": []int64{0}, "keepdims": 0},
 			[]*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, []int32{1, 7, 3, -2})},
 			0, tensor.Int32, tensor.Shape{2}, []float64{3, 7}},
+		{"int32 mean truncates", "OnnxReduceMean", attrs{"keepdims": 0},
+			[]*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2}, []int32{-3, 0})},
+			0, tensor.Int32, tensor.Shape{}, []float64{-1}},
+		{"uint8 min", "OnnxReduceMin", attrs{"keepdims": 0},
+			[]*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{3}, []uint8{200, 7, 9})},
+			0, tensor.Uint8, tensor.Shape{}, []float64{7}},
 		{"min", "OnnxReduceMin", attrs{"axes": []int64{1}, "keepdims": 0}, []*tensor.Tensor{x23},
 			0, tensor.Float32, tensor.Shape{2}, []float64{1, 4}},
 		{"prod of an empty axis", "OnnxReduceProd", attrs{"axes": []int64{1}},
@@ -61,6 +67,9 @@ func TestRdOnnxKernels(t *testing.T) {
 		{"argmax last", "OnnxArgMax", attrs{"axis": -1, "keepdims": 0, "select_last_index": 1},
 			[]*tensor.Tensor{rdF32(tensor.Shape{2, 3}, 1, 3, 3, 5, 2, 5)},
 			0, tensor.Int64, tensor.Shape{2}, []float64{2, 2}},
+		{"argmax int64 beyond float64's precision", "OnnxArgMax", attrs{},
+			[]*tensor.Tensor{rdI64(tensor.Shape{2}, 1<<60, 1<<60+1)},
+			0, tensor.Int64, tensor.Shape{1}, []float64{1}},
 		{"argmin default axis", "OnnxArgMin", attrs{}, []*tensor.Tensor{rdF32(tensor.Shape{2, 3}, 1, 3, 3, 5, 2, 5)},
 			0, tensor.Int64, tensor.Shape{1, 3}, []float64{0, 1, 0}},
 
@@ -239,6 +248,21 @@ func TestRdOnnxKernelErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 		})
+	}
+}
+
+// TestRdIntReduceExact checks that integer reductions do not go through
+// float64, which would round 2^60+1.
+func TestRdIntReduceExact(t *testing.T) {
+	x := rdI64(tensor.Shape{3}, 1<<60, 1, 2)
+	for _, c := range []struct {
+		op   string
+		want int64
+	}{{"OnnxReduceSum", 1<<60 + 3}, {"OnnxReduceMax", 1 << 60}, {"OnnxReduceProd", 1 << 61}, {"OnnxReduceL1", 1<<60 + 3}} {
+		got := run1(t, c.op, attrs{"keepdims": 0}, x).Int64s()[0]
+		if got != c.want {
+			t.Errorf("%s = %d, want %d", c.op, got, c.want)
+		}
 	}
 }
 
