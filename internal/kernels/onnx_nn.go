@@ -202,6 +202,12 @@ func nnConv[T nnConvF](ctx context.Context, x []T, batch, c int, w []T, m, group
 		nnTaps(g, kk, taps[t])
 		nnNext(kk, g.k)
 	}
+	switch xf := any(x).(type) {
+	case []float32:
+		return nnConvGemm(ctx, xf, batch, c, any(w).([]float32), m, group, inN, outN, taps, nnAnyBias[float32](bias), any(out).([]float32))
+	case []float64:
+		return nnConvGemm(ctx, xf, batch, c, any(w).([]float64), m, group, inN, outN, taps, nnAnyBias[float64](bias), any(out).([]float64))
+	}
 	col := make([]T, outN)
 	for b := 0; b < batch; b++ {
 		if err := ctx.Err(); err != nil {
@@ -231,6 +237,55 @@ func nnConv[T nnConvF](ctx context.Context, x []T, batch, c int, w []T, m, group
 					}
 				}
 			}
+		}
+		if bias != nil {
+			for mo := 0; mo < m; mo++ {
+				dst := out[(b*m+mo)*outN:][:outN]
+				for p := range dst {
+					dst[p] += bias[mo]
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// nnAnyBias converts a bias of a type parameter known to be []E.
+func nnAnyBias[E any, T any](bias []T) []E {
+	if bias == nil {
+		return nil
+	}
+	return any(bias).([]E)
+}
+
+// nnConvGemm is nnConv for floats: per image and group, the receptive
+// fields are lowered into a (channels·taps)×positions matrix, which the
+// group's weights, an m/group×(channels·taps) matrix, multiply through
+// the engine's GEMM.
+func nnConvGemm[T Float](ctx context.Context, x []T, batch, c int, w []T, m, group, inN, outN int, taps [][]int, bias []T, out []T) error {
+	cg, mg, kN := c/group, m/group, len(taps)
+	kdim := cg * kN
+	col := scratch[T](ctx, kdim*outN)
+	for b := 0; b < batch; b++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for gi := 0; gi < group; gi++ {
+			for ci := 0; ci < cg; ci++ {
+				xc := x[(b*c+gi*cg+ci)*inN:][:inN]
+				for t, tp := range taps {
+					row := col[(ci*kN+t)*outN:][:outN]
+					for p, src := range tp {
+						if src < 0 {
+							row[p] = 0
+						} else {
+							row[p] = xc[src]
+						}
+					}
+				}
+			}
+			dst := out[(b*m+gi*mg)*outN:][:mg*outN]
+			gemm(ctx, mg, outN, kdim, mat[T]{data: w[gi*mg*kdim:], ld: kdim}, mat[T]{data: col, ld: outN}, dst, outN)
 		}
 		if bias != nil {
 			for mo := 0; mo < m; mo++ {
@@ -418,26 +473,23 @@ func nnConvTranspose[T Float](ctx context.Context, x []T, batch, c int, w []T, m
 		}
 		nnNext(kk, g.k)
 	}
+	mgK := mg * kN
+	col := scratch[T](ctx, mgK*inN)
 	for b := 0; b < batch; b++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for gi := 0; gi < group; gi++ {
-			for ci := 0; ci < cg; ci++ {
-				ch := gi*cg + ci
-				xc := x[(b*c+ch)*inN:][:inN]
-				for mi := 0; mi < mg; mi++ {
-					mo := gi*mg + mi
-					dst := out[(b*m+mo)*outN:][:outN]
-					wk := w[(ch*mg+mi)*kN:][:kN]
-					for t, wv := range wk {
-						if wv == 0 {
-							continue
-						}
-						for p, o := range taps[t] {
-							if o >= 0 {
-								dst[o] += wv * xc[p]
-							}
+			// col = W_gᵀ·x_g: row mi·kN+t holds what every input position
+			// sends to output channel mi through tap t.
+			gemm(ctx, mgK, inN, cg, mat[T]{data: w[gi*cg*mgK:], ld: mgK, trans: true}, mat[T]{data: x[(b*c+gi*cg)*inN:], ld: inN}, col, inN)
+			for mi := 0; mi < mg; mi++ {
+				dst := out[(b*m+gi*mg+mi)*outN:][:outN]
+				for t, tp := range taps {
+					row := col[(mi*kN+t)*inN:][:inN]
+					for p, o := range tp {
+						if o >= 0 {
+							dst[o] += row[p]
 						}
 					}
 				}

@@ -175,3 +175,42 @@ func TestOnnxMaxUnpool(t *testing.T) {
 	got := run1(t, "OnnxMaxUnpool", at, x, idx, tensor.MustFromSlice(tensor.Shape{4}, []int64{1, 1, 3, 5}))
 	assertClose(t, got, tensor.Shape{1, 1, 3, 5}, []float64{0, 5, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0}, 0)
 }
+
+// TestOnnxConvTransposeGrouped checks a grouped, strided, dilated, padded
+// 2-D transposed convolution against the definition: every input element
+// scattered through every tap.
+func TestOnnxConvTransposeGrouped(t *testing.T) {
+	r := newRand(9)
+	const batch, c, h, w, group, mg, kh, kw = 2, 4, 3, 4, 2, 3, 2, 3
+	x := randF32(r, batch, c, h, w)
+	wt := randF32(r, c, mg, kh, kw)
+	s, d, pads := [2]int{2, 1}, [2]int{1, 2}, [4]int{1, 0, 0, 2}
+	oh := s[0]*(h-1) + (kh-1)*d[0] + 1 - pads[0] - pads[2]
+	ow := s[1]*(w-1) + (kw-1)*d[1] + 1 - pads[1] - pads[3]
+	m := mg * group
+	want := make([]float64, batch*m*oh*ow)
+	xv, wv := x.Float32s(), wt.Float32s()
+	for b := 0; b < batch; b++ {
+		for ci := 0; ci < c; ci++ {
+			gi := ci / (c / group)
+			for i := 0; i < h; i++ {
+				for j := 0; j < w; j++ {
+					for mi := 0; mi < mg; mi++ {
+						for ki := 0; ki < kh; ki++ {
+							for kj := 0; kj < kw; kj++ {
+								y, z := i*s[0]-pads[0]+ki*d[0], j*s[1]-pads[1]+kj*d[1]
+								if y < 0 || y >= oh || z < 0 || z >= ow {
+									continue
+								}
+								mo := gi*mg + mi
+								want[((b*m+mo)*oh+y)*ow+z] += float64(xv[((b*c+ci)*h+i)*w+j]) * float64(wv[((ci*mg+mi)*kh+ki)*kw+kj])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	got := run1(t, "OnnxConvTranspose", attrs{"group": group, "strides": []int64{2, 1}, "dilations": []int64{1, 2}, "pads": []int64{1, 0, 0, 2}}, x, wt)
+	assertClose(t, got, tensor.Shape{batch, m, oh, ow}, want, 1e-5)
+}
