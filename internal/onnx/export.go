@@ -244,6 +244,18 @@ func elemType(dt tensor.DType) (pb.TensorProto_DataType, error) {
 		return pb.TensorProto_BOOL, nil
 	case tensor.String:
 		return pb.TensorProto_STRING, nil
+	case tensor.Int16:
+		return pb.TensorProto_INT16, nil
+	case tensor.Uint16:
+		return pb.TensorProto_UINT16, nil
+	case tensor.Uint32:
+		return pb.TensorProto_UINT32, nil
+	case tensor.Uint64:
+		return pb.TensorProto_UINT64, nil
+	case tensor.Float16:
+		return pb.TensorProto_FLOAT16, nil
+	case tensor.BFloat16:
+		return pb.TensorProto_BFLOAT16, nil
 	}
 	return 0, fmt.Errorf("%w: dtype %v", ErrUnsupported, dt)
 }
@@ -319,6 +331,30 @@ func tensorProto(t *tensor.Tensor) (*pb.TensorProto, error) {
 	case tensor.String:
 		tp.StringData = append(tp.StringData, t.Strings()...)
 		return tp, nil
+	case tensor.Int16:
+		for _, v := range t.Int16s() {
+			raw = binary.LittleEndian.AppendUint16(raw, uint16(v))
+		}
+	case tensor.Uint16:
+		for _, v := range t.Uint16s() {
+			raw = binary.LittleEndian.AppendUint16(raw, v)
+		}
+	case tensor.Float16:
+		for _, v := range t.Float16s() {
+			raw = binary.LittleEndian.AppendUint16(raw, uint16(v))
+		}
+	case tensor.BFloat16:
+		for _, v := range t.BFloat16s() {
+			raw = binary.LittleEndian.AppendUint16(raw, uint16(v))
+		}
+	case tensor.Uint32:
+		for _, v := range t.Uint32s() {
+			raw = binary.LittleEndian.AppendUint32(raw, v)
+		}
+	case tensor.Uint64:
+		for _, v := range t.Uint64s() {
+			raw = binary.LittleEndian.AppendUint64(raw, v)
+		}
 	}
 	if raw == nil {
 		raw = []byte{}

@@ -500,6 +500,18 @@ func tfDType(dt tensor.DType) tfpb.DataType {
 		return tfpb.DataType_DT_BOOL
 	case tensor.String:
 		return tfpb.DataType_DT_STRING
+	case tensor.Int16:
+		return tfpb.DataType_DT_INT16
+	case tensor.Uint16:
+		return tfpb.DataType_DT_UINT16
+	case tensor.Uint32:
+		return tfpb.DataType_DT_UINT32
+	case tensor.Uint64:
+		return tfpb.DataType_DT_UINT64
+	case tensor.Float16:
+		return tfpb.DataType_DT_HALF
+	case tensor.BFloat16:
+		return tfpb.DataType_DT_BFLOAT16
 	}
 	return tfpb.DataType_DT_INVALID
 }

@@ -125,7 +125,7 @@ func TestTensorFromProto(t *testing.T) {
 		{"escape", &pb.TensorProto{DataType: f, Dims: []int64{3}, DataLocation: pb.TensorProto_EXTERNAL,
 			ExternalData: ext("location", "../weights.bin")}, nil, "inside the model's directory"},
 		{"short", &pb.TensorProto{DataType: f, Dims: []int64{4}, RawData: raw}, nil, "holds 3 values, want 4"},
-		{"float16", &pb.TensorProto{DataType: int32(pb.TensorProto_FLOAT16), Dims: []int64{1}, RawData: []byte{0, 0}}, nil, "FLOAT16"},
+		{"complex64", &pb.TensorProto{DataType: int32(pb.TensorProto_COMPLEX64), Dims: []int64{1}, RawData: make([]byte, 8)}, nil, "COMPLEX64"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := importer.TensorFromProto(tt.tp, dir)

@@ -34,6 +34,18 @@ func dtypeOf(et int32) (tensor.DType, error) {
 		return tensor.Bool, nil
 	case pb.TensorProto_STRING:
 		return tensor.String, nil
+	case pb.TensorProto_INT16:
+		return tensor.Int16, nil
+	case pb.TensorProto_UINT16:
+		return tensor.Uint16, nil
+	case pb.TensorProto_UINT32:
+		return tensor.Uint32, nil
+	case pb.TensorProto_UINT64:
+		return tensor.Uint64, nil
+	case pb.TensorProto_FLOAT16:
+		return tensor.Float16, nil
+	case pb.TensorProto_BFLOAT16:
+		return tensor.BFloat16, nil
 	}
 	name := pb.TensorProto_DataType_name[et]
 	if name == "" {
@@ -61,6 +73,18 @@ func elemTypeOf(dt tensor.DType) pb.TensorProto_DataType {
 		return pb.TensorProto_BOOL
 	case tensor.String:
 		return pb.TensorProto_STRING
+	case tensor.Int16:
+		return pb.TensorProto_INT16
+	case tensor.Uint16:
+		return pb.TensorProto_UINT16
+	case tensor.Uint32:
+		return pb.TensorProto_UINT32
+	case tensor.Uint64:
+		return pb.TensorProto_UINT64
+	case tensor.Float16:
+		return pb.TensorProto_FLOAT16
+	case tensor.BFloat16:
+		return pb.TensorProto_BFLOAT16
 	}
 	return pb.TensorProto_UNDEFINED
 }
@@ -134,6 +158,30 @@ func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
 			for i, d := 0, t.Bools(); i < n; i++ {
 				d[i] = raw[i] != 0
 			}
+		case tensor.Int16:
+			for i, d := 0, t.Int16s(); i < n; i++ {
+				d[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+			}
+		case tensor.Uint16:
+			for i, d := 0, t.Uint16s(); i < n; i++ {
+				d[i] = binary.LittleEndian.Uint16(raw[2*i:])
+			}
+		case tensor.Float16:
+			for i, d := 0, t.Float16s(); i < n; i++ {
+				d[i] = tensor.F16(binary.LittleEndian.Uint16(raw[2*i:]))
+			}
+		case tensor.BFloat16:
+			for i, d := 0, t.BFloat16s(); i < n; i++ {
+				d[i] = tensor.BF16(binary.LittleEndian.Uint16(raw[2*i:]))
+			}
+		case tensor.Uint32:
+			for i, d := 0, t.Uint32s(); i < n; i++ {
+				d[i] = binary.LittleEndian.Uint32(raw[4*i:])
+			}
+		case tensor.Uint64:
+			for i, d := 0, t.Uint64s(); i < n; i++ {
+				d[i] = binary.LittleEndian.Uint64(raw[8*i:])
+			}
 		}
 		return t, nil
 	}
@@ -153,7 +201,21 @@ func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
 			return nil, bad(len(tp.GetInt64Data()))
 		}
 		copy(t.Int64s(), tp.GetInt64Data())
-	default: // int32, int8, uint8 and bool travel in int32_data
+	case tensor.Uint32, tensor.Uint64:
+		src := tp.GetUint64Data()
+		if len(src) != n {
+			return nil, bad(len(src))
+		}
+		if dt == tensor.Uint64 {
+			copy(t.Uint64s(), src)
+			break
+		}
+		for i, v := range src {
+			t.Uint32s()[i] = uint32(v)
+		}
+	default:
+		// int32, int8, uint8, bool, int16, uint16, and float16 and
+		// bfloat16 as their bit patterns, travel in int32_data.
 		src := tp.GetInt32Data()
 		if len(src) != n {
 			return nil, bad(len(src))
@@ -168,6 +230,14 @@ func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
 				t.Uint8s()[i] = uint8(v)
 			case tensor.Bool:
 				t.Bools()[i] = v != 0
+			case tensor.Int16:
+				t.Int16s()[i] = int16(v)
+			case tensor.Uint16:
+				t.Uint16s()[i] = uint16(v)
+			case tensor.Float16:
+				t.Float16s()[i] = tensor.F16(v)
+			case tensor.BFloat16:
+				t.BFloat16s()[i] = tensor.BF16(v)
 			}
 		}
 	}
