@@ -34,6 +34,18 @@ func DType(dt pb.DataType) (tensor.DType, error) {
 		return tensor.Bool, nil
 	case pb.DataType_DT_STRING:
 		return tensor.String, nil
+	case pb.DataType_DT_INT16:
+		return tensor.Int16, nil
+	case pb.DataType_DT_UINT16:
+		return tensor.Uint16, nil
+	case pb.DataType_DT_UINT32:
+		return tensor.Uint32, nil
+	case pb.DataType_DT_UINT64:
+		return tensor.Uint64, nil
+	case pb.DataType_DT_HALF:
+		return tensor.Float16, nil
+	case pb.DataType_DT_BFLOAT16:
+		return tensor.BFloat16, nil
 	}
 	return tensor.Invalid, fmt.Errorf("%w: dtype %v", ErrUnsupported, dt)
 }
@@ -104,6 +116,18 @@ func TensorFromProto(p *pb.TensorProto) (*tensor.Tensor, error) {
 		return fill(shape, p.GetInt64Val(), n, func(v int64) int64 { return v })
 	case tensor.Bool:
 		return fill(shape, p.GetBoolVal(), n, func(v bool) bool { return v })
+	case tensor.Int16:
+		return fill(shape, p.GetIntVal(), n, func(v int32) int16 { return int16(v) })
+	case tensor.Uint16:
+		return fill(shape, p.GetIntVal(), n, func(v int32) uint16 { return uint16(v) })
+	case tensor.Uint32:
+		return fill(shape, p.GetUint32Val(), n, func(v uint32) uint32 { return v })
+	case tensor.Uint64:
+		return fill(shape, p.GetUint64Val(), n, func(v uint64) uint64 { return v })
+	case tensor.Float16: // half_val holds the bit patterns
+		return fill(shape, p.GetHalfVal(), n, func(v int32) tensor.F16 { return tensor.F16(v) })
+	case tensor.BFloat16:
+		return fill(shape, p.GetHalfVal(), n, func(v int32) tensor.BF16 { return tensor.BF16(v) })
 	case tensor.String:
 		if len(p.GetTensorContent()) > 0 {
 			return nil, fmt.Errorf("%w: string tensor in tensor_content", ErrUnsupported)
@@ -176,6 +200,42 @@ func decodeRaw(dt tensor.DType, shape tensor.Shape, b []byte) (*tensor.Tensor, e
 		v := make([]bool, n)
 		for i := range v {
 			v[i] = b[i] != 0
+		}
+		data = v
+	case tensor.Int16:
+		v := make([]int16, n)
+		for i := range v {
+			v[i] = int16(le.Uint16(b[2*i:]))
+		}
+		data = v
+	case tensor.Uint16:
+		v := make([]uint16, n)
+		for i := range v {
+			v[i] = le.Uint16(b[2*i:])
+		}
+		data = v
+	case tensor.Float16:
+		v := make([]tensor.F16, n)
+		for i := range v {
+			v[i] = tensor.F16(le.Uint16(b[2*i:]))
+		}
+		data = v
+	case tensor.BFloat16:
+		v := make([]tensor.BF16, n)
+		for i := range v {
+			v[i] = tensor.BF16(le.Uint16(b[2*i:]))
+		}
+		data = v
+	case tensor.Uint32:
+		v := make([]uint32, n)
+		for i := range v {
+			v[i] = le.Uint32(b[4*i:])
+		}
+		data = v
+	case tensor.Uint64:
+		v := make([]uint64, n)
+		for i := range v {
+			v[i] = le.Uint64(b[8*i:])
 		}
 		data = v
 	default:

@@ -71,7 +71,33 @@ func TestTensorFromProto(t *testing.T) {
 			nil, nil, ErrCorrupt},
 		{"huge shape", &pb.TensorProto{Dtype: pb.DataType_DT_FLOAT, TensorShape: shapeProto(1<<20, 1<<20)},
 			nil, nil, ErrUnsupported},
-		{"half unsupported", &pb.TensorProto{Dtype: pb.DataType_DT_HALF, HalfVal: []int32{0x3c00}},
+		{"half from half_val", &pb.TensorProto{Dtype: pb.DataType_DT_HALF, TensorShape: shapeProto(2), HalfVal: []int32{0x3c00, 0xc000}},
+			tensor.Shape{2}, []tensor.F16{0x3c00, 0xc000}, nil},
+		{"bfloat16 from half_val", &pb.TensorProto{Dtype: pb.DataType_DT_BFLOAT16, HalfVal: []int32{0x3f80}},
+			tensor.Shape{}, []tensor.BF16{0x3f80}, nil},
+		{"half content", &pb.TensorProto{Dtype: pb.DataType_DT_HALF, TensorShape: shapeProto(1), TensorContent: []byte{0x55, 0x35}},
+			tensor.Shape{1}, []tensor.F16{0x3555}, nil},
+		{"bfloat16 content", &pb.TensorProto{Dtype: pb.DataType_DT_BFLOAT16, TensorShape: shapeProto(1), TensorContent: []byte{0x80, 0xbf}},
+			tensor.Shape{1}, []tensor.BF16{0xbf80}, nil},
+		{"int16 from int_val", &pb.TensorProto{Dtype: pb.DataType_DT_INT16, TensorShape: shapeProto(2), IntVal: []int32{-300, 32767}},
+			tensor.Shape{2}, []int16{-300, 32767}, nil},
+		{"int16 content", &pb.TensorProto{Dtype: pb.DataType_DT_INT16, TensorShape: shapeProto(1), TensorContent: []byte{0xfe, 0xff}},
+			tensor.Shape{1}, []int16{-2}, nil},
+		{"uint16 from int_val", &pb.TensorProto{Dtype: pb.DataType_DT_UINT16, TensorShape: shapeProto(1), IntVal: []int32{65535}},
+			tensor.Shape{1}, []uint16{65535}, nil},
+		{"uint16 content", &pb.TensorProto{Dtype: pb.DataType_DT_UINT16, TensorShape: shapeProto(1), TensorContent: []byte{0x01, 0x80}},
+			tensor.Shape{1}, []uint16{0x8001}, nil},
+		{"uint32 from uint32_val", &pb.TensorProto{Dtype: pb.DataType_DT_UINT32, TensorShape: shapeProto(2), Uint32Val: []uint32{1 << 31}},
+			tensor.Shape{2}, []uint32{1 << 31, 1 << 31}, nil},
+		{"uint32 content", &pb.TensorProto{Dtype: pb.DataType_DT_UINT32, TensorShape: shapeProto(1), TensorContent: []byte{1, 0, 0, 0x80}},
+			tensor.Shape{1}, []uint32{0x80000001}, nil},
+		{"uint64 from uint64_val", &pb.TensorProto{Dtype: pb.DataType_DT_UINT64, TensorShape: shapeProto(1), Uint64Val: []uint64{1<<64 - 1}},
+			tensor.Shape{1}, []uint64{1<<64 - 1}, nil},
+		{"uint64 content", &pb.TensorProto{Dtype: pb.DataType_DT_UINT64, TensorShape: shapeProto(1), TensorContent: []byte{2, 0, 0, 0, 0, 0, 0, 0x80}},
+			tensor.Shape{1}, []uint64{1<<63 + 2}, nil},
+		{"half content of wrong length", &pb.TensorProto{Dtype: pb.DataType_DT_HALF, TensorShape: shapeProto(2), TensorContent: []byte{0, 0x3c}},
+			nil, nil, ErrCorrupt},
+		{"complex unsupported", &pb.TensorProto{Dtype: pb.DataType_DT_COMPLEX64},
 			nil, nil, ErrUnsupported},
 		{"resource unsupported", &pb.TensorProto{Dtype: pb.DataType_DT_RESOURCE},
 			nil, nil, ErrUnsupported},
@@ -114,6 +140,13 @@ func TestDType(t *testing.T) {
 		{pb.DataType_DT_FLOAT_REF, tensor.Float32},
 		{pb.DataType_DT_INT64_REF, tensor.Int64},
 		{pb.DataType_DT_STRING_REF, tensor.String},
+		{pb.DataType_DT_INT16, tensor.Int16},
+		{pb.DataType_DT_UINT16, tensor.Uint16},
+		{pb.DataType_DT_UINT32, tensor.Uint32},
+		{pb.DataType_DT_UINT64, tensor.Uint64},
+		{pb.DataType_DT_HALF, tensor.Float16},
+		{pb.DataType_DT_BFLOAT16, tensor.BFloat16},
+		{pb.DataType_DT_UINT64_REF, tensor.Uint64},
 	}
 	for _, tt := range tests {
 		got, err := DType(tt.in)
@@ -121,7 +154,7 @@ func TestDType(t *testing.T) {
 			t.Errorf("DType(%v) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []pb.DataType{pb.DataType_DT_INVALID, pb.DataType_DT_HALF, pb.DataType_DT_BFLOAT16, pb.DataType_DT_RESOURCE, pb.DataType_DT_VARIANT, pb.DataType_DT_INT16, pb.DataType_DT_COMPLEX64, pb.DataType_DT_UINT64_REF} {
+	for _, bad := range []pb.DataType{pb.DataType_DT_INVALID, pb.DataType_DT_RESOURCE, pb.DataType_DT_VARIANT, pb.DataType_DT_COMPLEX64, pb.DataType_DT_QINT8, pb.DataType_DT_COMPLEX128_REF} {
 		if _, err := DType(bad); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("DType(%v) err = %v, want ErrUnsupported", bad, err)
 		}
