@@ -124,3 +124,55 @@ func BenchmarkEncodePredictImage128(b *testing.B) {
 		}
 	}
 }
+
+// imageOutput is a 1×128×128×3 float32 output of values in [0, 1).
+func imageOutput() *tensor.Tensor {
+	r := rand.New(rand.NewPCG(1, 2))
+	data := make([]float32, 128*128*3)
+	for i := range data {
+		data[i] = r.Float32()
+	}
+	return tensor.MustFromSlice(tensor.Shape{1, 128, 128, 3}, data)
+}
+
+// BenchmarkAppendPredictImage128 is BenchmarkEncodePredictImage128 into
+// one reused buffer, as a server that keeps its response buffer would.
+func BenchmarkAppendPredictImage128(b *testing.B) {
+	out := map[string]*tensor.Tensor{"y": imageOutput()}
+	buf, _ := AppendPredict(nil, FormatRow, out, EncodeOptions{})
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = AppendPredict(buf[:0], FormatRow, out, EncodeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodingJSONMarshalImage128 is the standard library's encoder
+// on the same values as typed slices, for comparison. Its bytes differ
+// (shortest float32 digits, no indentation), so MB/s counts its own
+// output.
+func BenchmarkEncodingJSONMarshalImage128(b *testing.B) {
+	data := imageOutput().Float32s()
+	img := make([][][][]float32, 1)
+	img[0] = make([][][]float32, 128)
+	for y := range img[0] {
+		img[0][y] = make([][]float32, 128)
+		for x := range img[0][y] {
+			img[0][y][x] = data[(y*128+x)*3 : (y*128+x)*3+3]
+		}
+	}
+	v := struct {
+		Predictions [][][][]float32 `json:"predictions"`
+	}{img}
+	enc, _ := json.Marshal(v)
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -25,6 +25,12 @@ const bytesSuffix = "_bytes"
 // request of the given format: {"predictions": ...} for rows and
 // {"outputs": ...} for columns, with outputs in name order.
 func EncodePredict(f Format, outputs map[string]*tensor.Tensor, opts EncodeOptions) ([]byte, error) {
+	return AppendPredict(nil, f, outputs, opts)
+}
+
+// AppendPredict is EncodePredict appending the response to dst, so that a
+// server can write every response into one reused buffer.
+func AppendPredict(dst []byte, f Format, outputs map[string]*tensor.Tensor, opts EncodeOptions) ([]byte, error) {
 	if len(outputs) == 0 {
 		return nil, Errorf(InvalidArgument, "Cannot convert empty tensor map to JSON")
 	}
@@ -35,14 +41,14 @@ func EncodePredict(f Format, outputs map[string]*tensor.Tensor, opts EncodeOptio
 	slices.Sort(names)
 	switch f {
 	case FormatRow:
-		return encodeRows(names, outputs, opts)
+		return encodeRows(dst, names, outputs, opts)
 	case FormatColumnar:
-		return encodeColumns(names, outputs, opts)
+		return encodeColumns(dst, names, outputs, opts)
 	}
 	return nil, Errorf(InvalidArgument, "Invalid request format")
 }
 
-func encodeRows(names []string, outputs map[string]*tensor.Tensor, opts EncodeOptions) ([]byte, error) {
+func encodeRows(dst []byte, names []string, outputs map[string]*tensor.Tensor, opts EncodeOptions) ([]byte, error) {
 	batch := -1
 	for _, n := range names {
 		t := outputs[n]
@@ -55,7 +61,7 @@ func encodeRows(names []string, outputs map[string]*tensor.Tensor, opts EncodeOp
 		}
 		batch = b
 	}
-	w := prettyWriter{buf: make([]byte, 0, 64+16*totalLen(outputs))}
+	w := prettyWriter{buf: slices.Grow(dst, 64+16*totalLen(outputs))}
 	w.startObject()
 	w.key("predictions")
 	w.startArray()
@@ -84,8 +90,8 @@ func encodeRows(names []string, outputs map[string]*tensor.Tensor, opts EncodeOp
 	return w.buf, nil
 }
 
-func encodeColumns(names []string, outputs map[string]*tensor.Tensor, opts EncodeOptions) ([]byte, error) {
-	w := prettyWriter{buf: make([]byte, 0, 64+16*totalLen(outputs))}
+func encodeColumns(dst []byte, names []string, outputs map[string]*tensor.Tensor, opts EncodeOptions) ([]byte, error) {
+	w := prettyWriter{buf: slices.Grow(dst, 64+16*totalLen(outputs))}
 	w.startObject()
 	w.key("outputs")
 	objects := len(names) > 1
@@ -122,6 +128,13 @@ func writeTensor(w *prettyWriter, t *tensor.Tensor, name string, dim int, off *i
 	shape := t.Shape()
 	if dim > len(shape)-1 {
 		return writeElement(w, t, name, off, opts)
+	}
+	if dim == len(shape)-1 && t.DType() == tensor.Float32 {
+		// The innermost lists of a float tensor, most of a response.
+		n := shape[dim]
+		w.float32s(t.Float32s()[*off : *off+n])
+		*off += n
+		return nil
 	}
 	w.startArray()
 	for range shape[dim] {

@@ -132,7 +132,33 @@ func (w *prettyWriter) null() {
 // float32 writes v as TF Serving's WriteDecimal does for DT_FLOAT.
 func (w *prettyWriter) float32(v float32) {
 	w.prefix()
-	w.buf = appendDecimal(w.buf, float64(v), 32)
+	w.buf = appendFloat32(w.buf, v)
+}
+
+// float32s writes vs as an array of float32 values, as startArray, a
+// float32 per element and endArray would.
+func (w *prettyWriter) float32s(vs []float32) {
+	w.startArray()
+	if len(vs) > 0 {
+		if w.singleLine {
+			w.buf = appendFloat32(w.buf, vs[0])
+			for _, v := range vs[1:] {
+				w.buf = append(w.buf, ',', ' ')
+				w.buf = appendFloat32(w.buf, v)
+			}
+		} else {
+			for i, v := range vs {
+				if i > 0 {
+					w.buf = append(w.buf, ',')
+				}
+				w.buf = append(w.buf, '\n')
+				w.indent()
+				w.buf = appendFloat32(w.buf, v)
+			}
+		}
+		w.levels[len(w.levels)-1].count = len(vs)
+	}
+	w.endArray()
 }
 
 // float64 writes v as TF Serving's WriteDecimal does for DT_DOUBLE.

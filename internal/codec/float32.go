@@ -1,0 +1,230 @@
+package codec
+
+import (
+	"math"
+	"math/bits"
+)
+
+// appendFloat32 appends v as appendDecimal(dst, float64(v), 32) does, byte
+// for byte, without strconv for the values predictions are made of: every
+// normal float32 from 1e-19 to 1e6 in magnitude, and zero. It finds
+// whether v's shortest round-trip form has at most six digits by testing
+// the two six-digit decimals around v against v's rounding interval, then
+// rounds v's exact value to six or nine digits (ties to even, as strconv
+// does) in 128-bit integer arithmetic. Other values go to appendDecimal.
+func appendFloat32(dst []byte, v float32) []byte {
+	b := math.Float32bits(v)
+	be := int(b>>23) & 0xff
+	frac := uint64(b & (1<<23 - 1))
+	neg := b>>31 != 0
+	if be == 0 {
+		if frac == 0 {
+			if neg {
+				return append(dst, "-0.0"...)
+			}
+			return append(dst, "0.0"...)
+		}
+		return appendDecimal(dst, float64(v), 32) // subnormal
+	}
+	if be == 0xff {
+		return appendDecimal(dst, float64(v), 32) // NaN, ±Inf
+	}
+	m := frac | 1<<23 // |v| = m × 2^e
+	e := be - 150
+	// e10 is floor(log10|v|) or one less: |v| is in [2^(be-127), 2^(be-126)).
+	e10 := ((be - 127) * 78913) >> 18
+	if e10 < -19 || e10 > 5 {
+		return appendDecimal(dst, float64(v), 32)
+	}
+	n6, r6, t6 := scaled(m, e, 5-e10)
+	if n6 >= 1e6 {
+		e10++
+		if e10 > 5 {
+			return appendDecimal(dst, float64(v), 32)
+		}
+		n6, r6, t6 = scaled(m, e, 5-e10)
+	}
+	prec := 6
+	n, r, t := n6, r6, t6
+	if !shortWithin6(m, frac == 0 && be > 1, 5-e10, n6, r6, t6) {
+		prec = 9
+		n, r, t = scaled(m, e, 8-e10)
+	}
+	n = roundHalfEven(n, r, t)
+	if n == pow10u[prec] {
+		n /= 10
+		e10++
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	return appendG(dst, n, prec, e10)
+}
+
+// pow5u are the powers of five that fit in a uint64.
+var pow5u = func() (t [28]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 5
+	}
+	return t
+}()
+
+var pow10u = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+
+// u128 is an unsigned 128-bit integer.
+type u128 struct{ hi, lo uint64 }
+
+func (a u128) less(b u128) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
+
+func (a u128) shl(k uint) u128 {
+	switch {
+	case k == 0:
+		return a
+	case k >= 64:
+		return u128{a.lo << (k - 64), 0}
+	}
+	return u128{a.hi<<k | a.lo>>(64-k), a.lo << k}
+}
+
+func (a u128) sub(b u128) u128 {
+	lo, borrow := bits.Sub64(a.lo, b.lo, 0)
+	hi, _ := bits.Sub64(a.hi, b.hi, borrow)
+	return u128{hi, lo}
+}
+
+// scaled returns m × 2^e × 10^s (0 ≤ s < 28) as n + r/2^t: n its integer
+// part and r < 2^t its fraction (t = 0 when the product is an integer).
+func scaled(m uint64, e, s int) (n uint64, r u128, t uint) {
+	hi, lo := bits.Mul64(m, pow5u[s])
+	f := e + s // the product is (hi:lo) × 2^f
+	if f >= 0 {
+		return lo << uint(f), u128{}, 0 // small: n has at most ten digits
+	}
+	t = uint(-f)
+	if t >= 64 {
+		return hi >> (t - 64), u128{hi & (1<<(t-64) - 1), lo}, t
+	}
+	return hi<<(64-t) | lo>>t, u128{0, lo & (1<<t - 1)}, t
+}
+
+// roundHalfEven rounds n + r/2^t to an integer, ties to even.
+func roundHalfEven(n uint64, r u128, t uint) uint64 {
+	if t == 0 {
+		return n
+	}
+	half := u128{}.add1().shl(t - 1)
+	switch {
+	case half.less(r):
+		return n + 1
+	case r == half && n&1 == 1:
+		return n + 1
+	}
+	return n
+}
+
+func (a u128) add1() u128 {
+	lo, c := bits.Add64(a.lo, 1, 0)
+	return u128{a.hi + c, lo}
+}
+
+// shortWithin6 reports whether a decimal of at most six significant digits
+// lies in the rounding interval of the float32 m × 2^e, whose value times
+// 10^s is n + r/2^t with n of six digits: whether n or n+1 (times 10^-s)
+// rounds back to it. The interval reaches half a unit in the last place
+// either side (a quarter below a power of two, lowerHalf), and includes its
+// ends when m is even, as strconv's shortest formatting has it.
+func shortWithin6(m uint64, lowerHalf bool, s int, n uint64, r u128, t uint) bool {
+	if t == 0 {
+		return true // v is n × 10^-s exactly
+	}
+	// In units of 2^-(t+2), half an ulp times 10^s is 2·5^s.
+	up := u128{0, 2 * pow5u[s]}
+	down := up
+	if lowerHalf {
+		down = u128{0, pow5u[s]}
+	}
+	even := m&1 == 0
+	below := r.shl(2) // v − n
+	if below.less(down) || even && below == down {
+		return true
+	}
+	above := u128{}.add1().shl(t + 2).sub(below) // n+1 − v
+	return above.less(up) || even && above == up
+}
+
+// digits2 holds the two-digit decimals 00 to 99.
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendG writes the prec-digit decimal n × 10^(e10-prec+1) as strconv's
+// 'g' format with precision prec does, then ".0" when that has neither a
+// point nor an exponent (appendDecimal's rule). It builds the text in an
+// array and appends it at once.
+func appendG(dst []byte, n uint64, prec, e10 int) []byte {
+	var d [10]byte // n's prec digits
+	i := prec
+	for n >= 100 {
+		q := n / 100
+		r := n - q*100
+		i -= 2
+		d[i], d[i+1] = digits2[2*r], digits2[2*r+1]
+		n = q
+	}
+	if n >= 10 {
+		i -= 2
+		d[i], d[i+1] = digits2[2*n], digits2[2*n+1]
+	} else {
+		d[i-1] = byte('0' + n)
+	}
+	nd := prec
+	for nd > 1 && d[nd-1] == '0' {
+		nd--
+	}
+	var out [32]byte
+	k := 0
+	dp := e10 + 1
+	eprec := prec
+	if eprec > nd && nd >= dp {
+		eprec = nd
+	}
+	switch {
+	case e10 < -4 || e10 >= eprec:
+		out[0] = d[0]
+		k = 1
+		if nd > 1 {
+			out[1] = '.'
+			k = 2 + copy(out[2:], d[1:nd])
+		}
+		x := e10
+		sign := byte('+')
+		if x < 0 {
+			sign, x = '-', -x
+		}
+		out[k], out[k+1], out[k+2], out[k+3] = 'e', sign, digits2[2*x], digits2[2*x+1]
+		k += 4
+	case dp <= 0:
+		out[0], out[1] = '0', '.'
+		k = 2
+		for range -dp {
+			out[k] = '0'
+			k++
+		}
+		k += copy(out[k:], d[:nd])
+	case dp >= nd:
+		k = copy(out[:], d[:nd])
+		for range dp - nd {
+			out[k] = '0'
+			k++
+		}
+		out[k], out[k+1] = '.', '0'
+		k += 2
+	default:
+		k = copy(out[:], d[:dp])
+		out[k] = '.'
+		k++
+		k += copy(out[k:], d[dp:nd])
+	}
+	return append(dst, out[:k]...)
+}
