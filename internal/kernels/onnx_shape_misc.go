@@ -43,6 +43,18 @@ func shScalar(dt tensor.DType, v float64) (*tensor.Tensor, bool) {
 		data = []int64{int64(v)}
 	case tensor.Bool:
 		data = []bool{v != 0}
+	case tensor.Int16:
+		data = []int16{int16(v)}
+	case tensor.Uint16:
+		data = []uint16{uint16(v)}
+	case tensor.Uint32:
+		data = []uint32{uint32(v)}
+	case tensor.Uint64:
+		data = []uint64{uint64(v)}
+	case tensor.Float16:
+		data = []tensor.F16{tensor.F16FromFloat64(v)}
+	case tensor.BFloat16:
+		data = []tensor.BF16{tensor.BF16FromFloat64(v)}
 	default:
 		return nil, false
 	}
@@ -72,11 +84,31 @@ func shNumbers(t *tensor.Tensor) ([]float64, bool) {
 			}
 		}
 		return out, true
+	case []int16:
+		return shToF64(v), true
+	case []uint16:
+		return shToF64(v), true
+	case []uint32:
+		return shToF64(v), true
+	case []uint64:
+		return shToF64(v), true
+	case []tensor.F16:
+		out := make([]float64, len(v))
+		for i, h := range v {
+			out[i] = h.Float64()
+		}
+		return out, true
+	case []tensor.BF16:
+		out := make([]float64, len(v))
+		for i, h := range v {
+			out[i] = h.Float64()
+		}
+		return out, true
 	}
 	return nil, false
 }
 
-func shToF64[T Real](v []T) []float64 {
+func shToF64[T Real | ~int16 | ~uint16 | ~uint32 | ~uint64](v []T) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = float64(x)
@@ -112,6 +144,18 @@ func shCmp(t *tensor.Tensor) (func(i, j int) int, bool) {
 		}, true
 	case [][]byte:
 		return func(i, j int) int { return bytes.Compare(v[i], v[j]) }, true
+	case []int16:
+		return func(i, j int) int { return cmp.Compare(v[i], v[j]) }, true
+	case []uint16:
+		return func(i, j int) int { return cmp.Compare(v[i], v[j]) }, true
+	case []uint32:
+		return func(i, j int) int { return cmp.Compare(v[i], v[j]) }, true
+	case []uint64:
+		return func(i, j int) int { return cmp.Compare(v[i], v[j]) }, true
+	case []tensor.F16:
+		return func(i, j int) int { return cmp.Compare(v[i].Float32(), v[j].Float32()) }, true
+	case []tensor.BF16:
+		return func(i, j int) int { return cmp.Compare(v[i].Float32(), v[j].Float32()) }, true
 	}
 	return nil, false
 }
@@ -238,15 +282,15 @@ func shBuildPad(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		out, e := newElems(ctx, x.DType(), outShape)
+		out, e := shNewElems(ctx, x.DType(), outShape)
 		total := outShape.NumElements()
 		if total == 0 {
 			return single(out), nil
 		}
-		src := asElems(x)
+		src := shElems(x)
 		var cve elems
 		if cv != nil {
-			cve = asElems(cv)
+			cve = shElems(cv)
 		}
 		if r == 0 {
 			e.copyRun(0, src, 0, 1)
@@ -319,9 +363,9 @@ func shBuildConstantOfShape(n Node) (Kernel, error) {
 		if in[1].Len() != 1 {
 			return nil, n.Errorf(ErrInvalidArgument, "value holds %d elements", in[1].Len())
 		}
-		out, e := newElems(ctx, in[1].DType(), shape)
+		out, e := shNewElems(ctx, in[1].DType(), shape)
 		if k := shape.NumElements(); k > 0 {
-			e.fillRun(0, asElems(in[1]), 0, k)
+			e.fillRun(0, shElems(in[1]), 0, k)
 		}
 		return single(out), nil
 	}), nil
@@ -341,7 +385,12 @@ func shBuildRange(n Node) (Kernel, error) {
 				return nil, n.Errorf(ErrInvalidArgument, "start, limit and delta must be scalars of one dtype, got %v %v %v", in[0], in[1], in[2])
 			}
 			f, ok := shNumbers(in[i])
-			if !ok || dt == tensor.Bool {
+			switch dt {
+			case tensor.Float32, tensor.Float64, tensor.Int8, tensor.Uint8, tensor.Int32, tensor.Int64:
+			default:
+				ok = false
+			}
+			if !ok {
 				return nil, n.Errorf(ErrUnsupported, "dtype %v", dt)
 			}
 			v[i] = f[0]
@@ -437,11 +486,15 @@ func shBuildEyeLike(n Node) (Kernel, error) {
 			odt = dt
 		}
 		one, ok := shScalar(odt, 1)
+		zero, _ := shScalar(odt, 0)
 		if !ok {
 			return nil, n.Errorf(ErrUnsupported, "dtype %v", odt)
 		}
-		out := AllocZeroed(ctx, odt, s)
-		e, oe := asElems(out), asElems(one)
+		out, e := shNewElems(ctx, odt, s)
+		oe := shElems(one)
+		if k := out.Len(); k > 0 {
+			e.fillRun(0, shElems(zero), 0, k)
+		}
 		for i := range s[0] {
 			if j := i + k; j >= 0 && j < s[1] {
 				e.copyRun(i*s[1]+j, oe, 0, 1)
@@ -473,11 +526,19 @@ func shBuildTrilu(n Node) (Kernel, error) {
 		rows, cols := s[len(s)-2], s[len(s)-1]
 		// Beyond either corner the diagonal keeps all or nothing.
 		k = min(max(k, -int64(rows)-1), int64(cols)+1)
-		out := AllocZeroed(ctx, in[0].DType(), s)
+		zero, ok := shScalar(in[0].DType(), 0)
+		if in[0].DType() == tensor.String {
+			zero, ok = tensor.MustFromSlice(tensor.Shape{}, [][]byte{{}}), true
+		}
+		if !ok {
+			return nil, n.Errorf(ErrUnsupported, "dtype %v", in[0].DType())
+		}
+		out, e := shNewElems(ctx, in[0].DType(), s)
 		if out.Len() == 0 {
 			return single(out), nil
 		}
-		e, src := asElems(out), asElems(in[0])
+		e.fillRun(0, shElems(zero), 0, out.Len())
+		src := shElems(in[0])
 		for m := range s[:len(s)-2].NumElements() {
 			for i := range rows {
 				lo, hi := int64(0), int64(cols)
@@ -530,12 +591,12 @@ func shBuildOneHot(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		out, e := newElems(ctx, in[2].DType(), outShape)
+		out, e := shNewElems(ctx, in[2].DType(), outShape)
 		total := outShape.NumElements()
 		if total == 0 {
 			return single(out), nil
 		}
-		vals := asElems(in[2])
+		vals := shElems(in[2])
 		e.fillRun(0, vals, 0, total)
 		inner := is[a:].NumElements()
 		for p, x := range idx {
@@ -641,12 +702,12 @@ func shBuildCompress(n Node) (Kernel, error) {
 		}
 		outShape := s.Clone()
 		outShape[a] = len(keep)
-		out, e := newElems(ctx, x.DType(), outShape)
+		out, e := shNewElems(ctx, x.DType(), outShape)
 		outer, dim, inner := s[:a].NumElements(), s[a], s[a+1:].NumElements()
 		if inner == 0 {
 			return single(out), nil
 		}
-		src := asElems(x)
+		src := shElems(x)
 		di := 0
 		for o := range outer {
 			for _, j := range keep {
@@ -689,7 +750,7 @@ func shBuildReverseSequence(n Node) (Kernel, error) {
 			}
 		}
 		out := shCopy(ctx, in[0])
-		e, src := asElems(out), asElems(in[0])
+		e, src := shElems(out), shElems(in[0])
 		strides := rowMajorStrides(s)
 		for i := range in[0].Len() {
 			t := i / strides[ta] % s[ta]

@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"context"
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 
 	"inferd/internal/tensor"
@@ -155,6 +157,45 @@ func TestOnnxShapeKernelErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if err := runErr(c.op, c.at, c.in...); !errors.Is(err, ErrInvalidArgument) {
 				t.Errorf("error %v, want ErrInvalidArgument", err)
+			}
+		})
+	}
+}
+
+// TestOnnxShapeWideDTypes checks that the data-movement and ordering
+// kernels handle the 16-bit and unsigned dtypes asElems does not.
+func TestOnnxShapeWideDTypes(t *testing.T) {
+	h := func(v ...float32) []tensor.F16 {
+		out := make([]tensor.F16, len(v))
+		for i, x := range v {
+			out[i] = tensor.F16FromFloat32(x)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		op   string
+		at   attrs
+		in   []*tensor.Tensor
+		want []*tensor.Tensor
+	}{
+		{"transpose float16", "OnnxTranspose", nil, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, h(1, 2, 3, 4))}, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, h(1, 3, 2, 4))}},
+		{"pad uint16", "OnnxPad", nil, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2}, []uint16{7, 8}), shI64(tensor.Shape{2}, 1, 0)}, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{3}, []uint16{0, 7, 8})}},
+		{"eye like bfloat16", "OnnxEyeLike", attrs{"dtype": tensor.BFloat16}, []*tensor.Tensor{shIota(2, 2)}, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, []tensor.BF16{tensor.BF16FromFloat32(1), 0, 0, tensor.BF16FromFloat32(1)})}},
+		{"top k float16", "OnnxTopK", nil, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{3}, h(1, -2, 5)), shI64(tensor.Shape{1}, 2)}, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2}, h(5, 1)), shI64(tensor.Shape{2}, 2, 0)}},
+		{"trilu uint64", "OnnxTrilu", nil, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, []uint64{1, 2, 3, 4})}, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2, 2}, []uint64{1, 2, 0, 4})}},
+		{"gather int16", "OnnxGather", nil, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{3}, []int16{4, 5, 6}), shI64(tensor.Shape{2}, -1, 0)}, []*tensor.Tensor{tensor.MustFromSlice(tensor.Shape{2}, []int16{6, 4})}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := build(t, c.op, c.at, len(c.in)).Compute(context.Background(), c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range c.want {
+				if got[i].DType() != w.DType() || !got[i].Shape().Equal(w.Shape()) || !reflect.DeepEqual(got[i].Data(), w.Data()) {
+					t.Errorf("output %d = %v %v, want %v %v", i, got[i], got[i].Data(), w, w.Data())
+				}
 			}
 		})
 	}
