@@ -135,6 +135,103 @@ func (p *nnPass) reduce(n *graph.Node) bool {
 	return true
 }
 
+// concat moves transposes of the same permutation feeding every input
+// of a Concat below it: Concat(T(a, p), T(b, p), axis) is
+// T(Concat(a, b, p[axis]), p).
+func (p *nnPass) concat(n *graph.Node) bool {
+	a := graph.Attrs(n.Attrs)
+	axis, ok := a.Int("axis")
+	if !ok || len(n.Inputs) == 0 {
+		return false
+	}
+	var perm []int64
+	ins := make([]graph.Port, len(n.Inputs))
+	for i, in := range n.Inputs {
+		x, pm, ok := p.transposeOf(in)
+		if !ok || (perm != nil && !slices.Equal(pm, perm)) {
+			return false
+		}
+		perm, ins[i] = pm, x
+	}
+	r := int64(len(perm))
+	if axis < 0 {
+		axis += r
+	}
+	if axis < 0 || axis >= r {
+		return false
+	}
+	attrs := map[string]*tfpb.AttrValue{}
+	for k, v := range n.Attrs {
+		attrs[k] = v
+	}
+	attrs["axis"] = aInt(perm[axis])
+	y := p.add(n.Name, n.Op, attrs, ins...)
+	p.replace(graph.Port{Node: n.Name}, p.transpose(n.Name, y, perm))
+	return true
+}
+
+// used reports whether anything reads port q.
+func (p *nnPass) used(q graph.Port) bool {
+	for _, n := range p.b.g.Nodes() {
+		if p.dead[n.Name] {
+			continue
+		}
+		if slices.Contains(n.Inputs, q) {
+			return true
+		}
+	}
+	for _, v := range p.b.values {
+		if v == q {
+			return true
+		}
+	}
+	return false
+}
+
+// batchNorm runs an inference BatchNormalization of an NHWC->NCHW
+// transpose as TensorFlow's FusedBatchNormV3 on the NHWC data.
+func (p *nnPass) batchNorm(n *graph.Node) bool {
+	a := graph.Attrs(n.Attrs)
+	if len(n.Inputs) != 5 {
+		return false
+	}
+	if _, ok := a.Ints("_absent"); ok {
+		return false
+	}
+	if v, _ := a.Int("training_mode"); v != 0 {
+		return false
+	}
+	if v, ok := a.Int("spatial"); ok && v != 1 {
+		return false
+	}
+	if v, ok := a.Int("is_test"); ok && v == 0 {
+		return false
+	}
+	x, perm, ok := p.transposeOf(n.Inputs[0])
+	if !ok || !slices.Equal(perm, nnToNCHW) {
+		return false
+	}
+	for i := 1; i < 5; i++ {
+		if p.used(graph.Port{Node: n.Name, Index: i}) {
+			return false
+		}
+		if c, ok := p.constOf(n.Inputs[i], 0); !ok || c.Rank() != 1 || c.DType() != tensor.Float32 {
+			return false
+		}
+	}
+	eps, ok := a.Float("epsilon")
+	if !ok {
+		eps = 1e-5
+	}
+	ins := append([]graph.Port{x}, n.Inputs[1:]...)
+	y := p.add(n.Name, "FusedBatchNormV3", map[string]*tfpb.AttrValue{
+		"epsilon": aFloat(eps), "is_training": aBool(false), "data_format": aStr("NHWC"),
+		"T": aType(tensor.Float32), "U": aType(tensor.Float32),
+	}, ins...)
+	p.replace(graph.Port{Node: n.Name}, p.transpose(n.Name, y, perm))
+	return true
+}
+
 // perm returns the permutation of a Transpose node (TensorFlow's, with a
 // constant perm, or the ONNX kernel's with its perm attribute).
 func (p *nnPass) perm(n *graph.Node) ([]int64, bool) {
@@ -285,6 +382,12 @@ func (p *nnPass) visit(n *graph.Node) bool {
 	}
 	if _, ok := nnReduceOps[n.Op]; ok && len(n.Inputs) == 1 {
 		return p.reduce(n)
+	}
+	switch n.Op {
+	case "OnnxConcat":
+		return p.concat(n)
+	case "OnnxBatchNormalization":
+		return p.batchNorm(n)
 	}
 	if nnLayoutFree[n.Op] && len(n.Inputs) >= 1 {
 		return p.elementwise(n)

@@ -176,6 +176,23 @@ func TestNNLayout(t *testing.T) {
 			weights: []string{"w1", "wa", "wb"},
 			outputs: []string{"y", "z", "s"},
 		}, 3},
+		{"relu batchnorm concat", nnNet{
+			nodes: []*pb.NodeProto{
+				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
+				nnNode("Relu", []string{"c1"}, []string{"r1"}),
+				nnNode("Abs", []string{"var"}, []string{"absvar"}),
+				nnNode("BatchNormalization", []string{"r1", "scale", "shift", "mean", "absvar"}, []string{"n1"}, &pb.AttributeProto{Name: "epsilon", Type: pb.AttributeProto_FLOAT, F: 0.01}),
+				conv("n1", "wa", "", "ca"),
+				conv("n1", "wb", "", "cb", nnAInts("pads", 0, 1, 0, 1), nnAInts("kernel_shape", 1, 3)),
+				nnNode("Concat", []string{"ca", "cb", "n1"}, []string{"cat"}, nnAInt("axis", 1)),
+				nnNode("Concat", []string{"ca", "cb"}, []string{"y"}, nnAInt("axis", -1)),
+				nnNode("GlobalAveragePool", []string{"cat"}, []string{"z"}),
+			},
+			inits: map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "scale": {6}, "shift": {6}, "mean": {6}, "var": {6},
+				"wa": {3, 6, 1, 1}, "wb": {3, 6, 1, 3}},
+			weights: []string{"w1", "wa", "wb"},
+			outputs: []string{"y", "z"},
+		}, 3},
 		{"maxpool indices and global max", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1", nnAInts("strides", 1, 2)),
