@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"inferd/internal/engine"
@@ -103,7 +104,7 @@ func shFold(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, ex
 	if err != nil {
 		return false
 	}
-	outs, err := k.Compute(context.Background(), vals)
+	outs, err := shCompute(k, vals)
 	if err != nil || len(outs) < len(n.GetOutput()) {
 		return false
 	}
@@ -116,6 +117,38 @@ func shFold(b *builder, n *node, op string, attrs map[string]*tfpb.AttrValue, ex
 		b.outConst(n, i, outs[i])
 	}
 	return true
+}
+
+// shTooLarge is the panic value of shLimitAlloc.
+type shTooLarge struct{}
+
+// shLimitAlloc allocates for shFold and gives up (panics with
+// shTooLarge, which shCompute recovers) on any tensor larger than
+// shFoldLimit, so that folding a ConstantOfShape or Expand of a large
+// constant shape does not build the large tensor only to drop it.
+type shLimitAlloc struct{}
+
+func (shLimitAlloc) Alloc(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
+	if shape.NumElements() > shFoldLimit {
+		panic(shTooLarge{})
+	}
+	return tensor.New(dt, shape)
+}
+
+// shCompute runs k on vals through shLimitAlloc; an output too large to
+// fold is an error, and so is a panic, leaving the node to run (and fail)
+// in the engine rather than failing the import.
+func shCompute(k kernels.Kernel, vals []*tensor.Tensor) (outs []*tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(shTooLarge); ok {
+				outs, err = nil, errors.New("output too large to fold")
+				return
+			}
+			outs, err = nil, fmt.Errorf("kernel panicked: %v", r)
+		}
+	}()
+	return k.Compute(kernels.WithAllocator(context.Background(), shLimitAlloc{}), vals)
 }
 
 // shKernel is the generic kernel converter through shEmit, folding at

@@ -181,3 +181,35 @@ func TestShapeFoldsAtImport(t *testing.T) {
 		t.Errorf("y = %s, want int64[2][2 6]", s)
 	}
 }
+
+// TestShapeFoldLimit checks that a constant computation with a large
+// output is left to the engine: ConstantOfShape of a constant [5000] stays
+// a node and still runs, of [3] folds.
+func TestShapeFoldLimit(t *testing.T) {
+	for _, c := range []struct {
+		n      int64
+		folded bool
+	}{{3, true}, {5000, false}} {
+		mp := shModel(9, nil, map[string]*pb.TensorProto{"s": shInt64Proto([]int64{1}, c.n)}, []string{"y"},
+			&pb.NodeProto{OpType: "ConstantOfShape", Input: []string{"s"}, Output: []string{"y"}})
+		spec, err := importer.Import(mp, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, isConst := spec.Consts[strings.TrimSuffix(spec.Outputs["y"], ":0")]
+		if isConst != c.folded {
+			t.Errorf("n=%d: folded %v, want %v", c.n, isConst, c.folded)
+		}
+		m, err := engine.LoadGraph(context.Background(), spec, engine.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Run(context.Background(), importer.Signature, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out["y"].Shape(); !got.Equal(tensor.Shape{int(c.n)}) {
+			t.Errorf("n=%d: y has shape %v", c.n, got)
+		}
+	}
+}
