@@ -109,6 +109,14 @@ func nnConv(b *builder, n *node) error {
 		return err
 	}
 	w, ok := b.constIn(n, 1)
+	if !ok {
+		// Weights computed from constants only (DequantizeLinear of
+		// quantised weights, a Cast, an Identity) are folded here.
+		if wp, has := b.in(n, 1); has {
+			p := &nnPass{b: b, folded: map[graph.Port]*tensor.Tensor{}, dead: map[string]bool{}}
+			w, ok = p.constOf(wp, 0)
+		}
+	}
 	if !ok || w.Rank() != 4 || (w.DType() != tensor.Float32 && w.DType() != tensor.Float64) {
 		return kernel(b, n)
 	}

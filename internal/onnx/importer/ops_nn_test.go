@@ -193,9 +193,10 @@ func TestNNLayout(t *testing.T) {
 			weights: []string{"w1", "wa", "wb"},
 			outputs: []string{"y", "z"},
 		}, 3},
-		{"maxpool indices and global max", nnNet{
+		{"maxpool indices and global max, folded weights", nnNet{
 			nodes: []*pb.NodeProto{
-				conv("x", "w1", "b1", "c1", nnAInts("strides", 1, 2)),
+				nnNode("Abs", []string{"w1"}, []string{"w1abs"}),
+				conv("x", "w1abs", "b1", "c1", nnAInts("strides", 1, 2)),
 				nnNode("MaxPool", []string{"c1"}, []string{"p1", "i1"}, nnAInts("kernel_shape", 2, 2)),
 				nnNode("GlobalMaxPool", []string{"c1"}, []string{"y"}),
 				nnNode("Sigmoid", []string{"p1"}, []string{"q"}),
