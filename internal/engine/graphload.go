@@ -26,6 +26,12 @@ type GraphSpec struct {
 	// Inputs and Outputs give the tensor name ("node" or "node:1") behind
 	// each signature key.
 	Inputs, Outputs map[string]string
+	// Functions holds the sub-graphs that function ops (ONNX's If, Loop
+	// and Scan) name in func-valued attributes, nested ones included, by
+	// name. A function's inputs and outputs are positional: the order of
+	// its Signature's Inputs and Outputs lists (not sorted), whose names
+	// are its keys in Inputs and Outputs.
+	Functions map[string]*GraphSpec
 	// Dir is reported by Model.Dir; Version by Model.Version.
 	Dir     string
 	Version int64
@@ -42,7 +48,8 @@ func LoadGraph(ctx context.Context, spec GraphSpec, opts Options) (*Model, error
 		return nil, fmt.Errorf("%w: no graph", ErrInvalidModel)
 	}
 	m := &Model{dir: spec.Dir, version: spec.Version, plans: map[string]*plan{}, refused: map[string]error{}, threads: opts.Threads}
-	p := &planner{g: spec.Graph, varVals: map[string]*tensor.Tensor{}, mutable: map[string]*varState{}, fusion: !opts.NoFusion, consts: spec.Consts}
+	p := &planner{g: spec.Graph, varVals: map[string]*tensor.Tensor{}, mutable: map[string]*varState{}, fusion: !opts.NoFusion, consts: spec.Consts,
+		cf: newCFState(spec.Functions)}
 	sig := spec.Signature
 	if sig.Name == "" {
 		sig.Name = "serving_default"

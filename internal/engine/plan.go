@@ -103,6 +103,8 @@ type planner struct {
 	// consts holds Const values a front end supplied directly, by node
 	// name; see LoadGraph.
 	consts map[string]*tensor.Tensor
+	// cf holds the functions that function ops run; see funcops.go.
+	cf *cfState
 }
 
 // varSource reads checkpoint tensors; *savedmodel.Bundle implements it.
@@ -517,6 +519,9 @@ func (p *planner) compile(ctx context.Context, sig Signature, inputs, outputs ma
 // input is a constant, and otherwise appends a step for it.
 func (p *planner) kernelNode(ctx context.Context, pl *plan, n *graph.Node, ins []value, used map[graph.Port]bool, nout int, set func(int, value), relied map[int][]int64) error {
 	build, ok := kernels.Lookup(n.Op)
+	if cb, isFunc := cfOps[n.Op]; isFunc {
+		build, ok = func(kernels.Node) (kernels.Kernel, error) { return p.cfKernel(ctx, n, cb) }, true
+	}
 	if !ok {
 		return unsupportedOp(n.Name, n.Op)
 	}

@@ -129,6 +129,7 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 		dir:     dir,
 		taken:   map[string]bool{},
 		fetched: map[string]bool{},
+		funcs:   map[string]*engine.GraphSpec{},
 	}
 	for _, init := range gp.GetInitializer() {
 		t, err := TensorFromProto(init, dir)
@@ -186,7 +187,7 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 	sort.Slice(spec.Signature.Outputs, func(i, j int) bool { return spec.Signature.Outputs[i].Name < spec.Signature.Outputs[j].Name })
 	spec.Signature.Name = Signature
 	spec.Signature.MethodName = "tensorflow/serving/predict"
-	spec.Graph, spec.Consts = b.g, b.consts
+	spec.Graph, spec.Consts, spec.Functions = b.g, b.consts, b.funcs
 	return spec, nil
 }
 
@@ -233,6 +234,9 @@ type builder struct {
 	// fetched holds the ONNX names of the graph outputs, which passes
 	// must keep bound (b.values) to a port computing the same value.
 	fetched map[string]bool
+	// funcs collects the sub-graphs of If, Loop and Scan, nested ones
+	// included, shared by the builders of every graph level.
+	funcs map[string]*engine.GraphSpec
 }
 
 // passes rewrite the graph after every node is converted, in order, before
