@@ -421,8 +421,8 @@ func shBuildRange(n Node) (Kernel, error) {
 		out := Alloc(ctx, dt, tensor.Shape{int(count)})
 		switch d := out.Data().(type) {
 		case []float32:
-			// Accumulate in float32 steps of delta as numpy's arange does
-			// for float32, rounding each value from the exact product.
+			// start + i*delta in float32 arithmetic, each element from
+			// its own product so that rounding does not accumulate.
 			s, dl := float32(start), float32(delta)
 			for i := range d {
 				d[i] = s + float32(i)*dl
