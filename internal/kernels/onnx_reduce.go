@@ -37,8 +37,28 @@ func (r rdInputs) present(in []*tensor.Tensor, i int) bool {
 	return i < len(in) && in[i] != nil && !r.absent[i]
 }
 
+// rdNum is every Go element type of a numeric tensor but the half
+// precision floats.
+type rdNum interface {
+	~float32 | ~float64 | ~int8 | ~uint8 | ~int16 | ~uint16 | ~int32 | ~uint32 | ~int64 | ~uint64
+}
+
+// rdNumeric and rdFloats are the dtypes the kernels in the onnx_reduce
+// files accept: every number, and every floating point number.
+var (
+	rdNumeric = []tensor.DType{tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16,
+		tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16, tensor.Int32, tensor.Uint32, tensor.Int64, tensor.Uint64}
+	rdFloats = []tensor.DType{tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16}
+)
+
+// rdIsFloat reports whether dt is a floating point dtype.
+func rdIsFloat(dt tensor.DType) bool {
+	return dt == tensor.Float32 || dt == tensor.Float64 || dt == tensor.Float16 || dt == tensor.BFloat16
+}
+
 // rdF64 returns t's elements as float64s: a copy for every dtype but
 // float64, whose backing slice it returns (callers must not write it).
+// It reports false for a dtype that is not a number.
 func rdF64(t *tensor.Tensor) ([]float64, bool) {
 	switch v := t.Data().(type) {
 	case []float64:
@@ -49,15 +69,35 @@ func rdF64(t *tensor.Tensor) ([]float64, bool) {
 		return rdConv[int8, float64](v), true
 	case []uint8:
 		return rdConv[uint8, float64](v), true
+	case []int16:
+		return rdConv[int16, float64](v), true
+	case []uint16:
+		return rdConv[uint16, float64](v), true
 	case []int32:
 		return rdConv[int32, float64](v), true
+	case []uint32:
+		return rdConv[uint32, float64](v), true
 	case []int64:
 		return rdConv[int64, float64](v), true
+	case []uint64:
+		return rdConv[uint64, float64](v), true
+	case []tensor.F16:
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = x.Float64()
+		}
+		return out, true
+	case []tensor.BF16:
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = x.Float64()
+		}
+		return out, true
 	}
 	return nil, false
 }
 
-func rdConv[S Real, D Real](v []S) []D {
+func rdConv[S rdNum, D rdNum](v []S) []D {
 	out := make([]D, len(v))
 	for i, x := range v {
 		out[i] = D(x)
@@ -66,7 +106,8 @@ func rdConv[S Real, D Real](v []S) []D {
 }
 
 // rdStore returns a tensor of dtype dt and shape holding v, converted
-// (integers truncate toward zero, as a C cast does).
+// (integers truncate toward zero, as a C cast does; half precision rounds
+// to nearest even).
 func rdStore(ctx context.Context, dt tensor.DType, shape tensor.Shape, v []float64) *tensor.Tensor {
 	t := Alloc(ctx, dt, shape)
 	switch d := t.Data().(type) {
@@ -78,15 +119,31 @@ func rdStore(ctx context.Context, dt tensor.DType, shape tensor.Shape, v []float
 		rdConvInto(d, v)
 	case []uint8:
 		rdConvInto(d, v)
+	case []int16:
+		rdConvInto(d, v)
+	case []uint16:
+		rdConvInto(d, v)
 	case []int32:
+		rdConvInto(d, v)
+	case []uint32:
 		rdConvInto(d, v)
 	case []int64:
 		rdConvInto(d, v)
+	case []uint64:
+		rdConvInto(d, v)
+	case []tensor.F16:
+		for i, x := range v {
+			d[i] = tensor.F16FromFloat64(x)
+		}
+	case []tensor.BF16:
+		for i, x := range v {
+			d[i] = tensor.BF16FromFloat64(x)
+		}
 	}
 	return t
 }
 
-func rdConvInto[D Real](dst []D, v []float64) {
+func rdConvInto[D rdNum](dst []D, v []float64) {
 	for i, x := range v {
 		dst[i] = D(x)
 	}
@@ -132,7 +189,7 @@ func rdBuildReduce(op string) Builder {
 				return nil, err
 			}
 			x := in[0]
-			if err := checkDType(n, "data", x, numericTypes...); err != nil {
+			if err := checkDType(n, "data", x, rdNumeric...); err != nil {
 				return nil, err
 			}
 			axes := attrAxes
@@ -189,6 +246,18 @@ func rdCopy(dst, src *tensor.Tensor) {
 		copy(d, src.Bools())
 	case [][]byte:
 		copy(d, src.Strings())
+	case []int16:
+		copy(d, src.Int16s())
+	case []uint16:
+		copy(d, src.Uint16s())
+	case []uint32:
+		copy(d, src.Uint32s())
+	case []uint64:
+		copy(d, src.Uint64s())
+	case []tensor.F16:
+		copy(d, src.Float16s())
+	case []tensor.BF16:
+		copy(d, src.BFloat16s())
 	}
 }
 
@@ -216,7 +285,7 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 			count *= x.Shape()[d]
 		}
 	}
-	if !isFloat(x.DType()) {
+	if !rdIsFloat(x.DType()) {
 		if res, ok := rdReduceInt(ctx, op, x, keep, outShape, count); ok {
 			return res, nil
 		}
@@ -289,7 +358,7 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 		}
 		acc = sum
 	case "Max", "Min":
-		if !isFloat(x.DType()) && count == 0 {
+		if !rdIsFloat(x.DType()) && count == 0 {
 			lo, hi := rdIntRange(x.DType())
 			for i := range acc {
 				if op == "Max" {
@@ -341,16 +410,29 @@ func rdReduceInt(ctx context.Context, op string, x *tensor.Tensor, keep, outShap
 	if op == "Mean" && count == 0 {
 		return nil, false
 	}
-	v, _ := IntValues(x)
-	if v == nil {
-		switch d := x.Data().(type) {
-		case []int8:
-			v = rdConv[int8, int64](d)
-		case []uint8:
-			v = rdConv[uint8, int64](d)
-		default:
-			return nil, false
-		}
+	if x.DType() == tensor.Uint64 && (op == "Mean" || op == "Max" || op == "Min") {
+		return nil, false // unsigned order and division
+	}
+	var v []int64
+	switch d := x.Data().(type) {
+	case []int8:
+		v = rdConv[int8, int64](d)
+	case []uint8:
+		v = rdConv[uint8, int64](d)
+	case []int16:
+		v = rdConv[int16, int64](d)
+	case []uint16:
+		v = rdConv[uint16, int64](d)
+	case []int32:
+		v = rdConv[int32, int64](d)
+	case []uint32:
+		v = rdConv[uint32, int64](d)
+	case []int64:
+		v = d
+	case []uint64:
+		v = rdConv[uint64, int64](d)
+	default:
+		return nil, false
 	}
 	acc := make([]int64, keep.NumElements())
 	for i := range acc {
@@ -368,15 +450,23 @@ func rdReduceInt(ctx context.Context, op string, x *tensor.Tensor, keep, outShap
 		rdIntInto(d, acc)
 	case []uint8:
 		rdIntInto(d, acc)
+	case []int16:
+		rdIntInto(d, acc)
+	case []uint16:
+		rdIntInto(d, acc)
 	case []int32:
+		rdIntInto(d, acc)
+	case []uint32:
 		rdIntInto(d, acc)
 	case []int64:
 		copy(d, acc)
+	case []uint64:
+		rdIntInto(d, acc)
 	}
 	return t, true
 }
 
-func rdIntInto[D Integer](dst []D, v []int64) {
+func rdIntInto[D rdNum](dst []D, v []int64) {
 	for i, x := range v {
 		dst[i] = D(x)
 	}
@@ -389,8 +479,16 @@ func rdIntRange(dt tensor.DType) (lo, hi float64) {
 		return math.MinInt8, math.MaxInt8
 	case tensor.Uint8:
 		return 0, math.MaxUint8
+	case tensor.Int16:
+		return math.MinInt16, math.MaxInt16
+	case tensor.Uint16:
+		return 0, math.MaxUint16
 	case tensor.Int32:
 		return math.MinInt32, math.MaxInt32
+	case tensor.Uint32:
+		return 0, math.MaxUint32
+	case tensor.Uint64:
+		return 0, math.MaxUint64
 	}
 	return math.MinInt64, math.MaxInt64
 }
@@ -409,7 +507,7 @@ func rdBuildArg(isMax bool) Builder {
 				return nil, err
 			}
 			x := in[0]
-			if err := checkDType(n, "data", x, numericTypes...); err != nil {
+			if err := checkDType(n, "data", x, rdNumeric...); err != nil {
 				return nil, err
 			}
 			axis, err := rdAxis(axisAttr, x.Rank())
@@ -442,6 +540,17 @@ func rdBuildArg(isMax bool) Builder {
 				rdArg(d, o, outer, cnt, inner, isMax, last)
 			case []int64:
 				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []int16:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []uint16:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []uint32:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			case []uint64:
+				rdArg(d, o, outer, cnt, inner, isMax, last)
+			default:
+				v, _ := rdF64(x)
+				rdArg(v, o, outer, cnt, inner, isMax, last)
 			}
 			return []*tensor.Tensor{res}, nil
 		}), nil
@@ -450,7 +559,7 @@ func rdBuildArg(isMax bool) Builder {
 
 // rdArg writes to o the index along the middle dimension of v (outer ×
 // cnt × inner) of each extreme. A NaN (x != x) beats every number.
-func rdArg[T Real](v []T, o []int64, outer, cnt, inner int, isMax, last bool) {
+func rdArg[T rdNum](v []T, o []int64, outer, cnt, inner int, isMax, last bool) {
 	better := func(c, b T) bool {
 		if b != b {
 			return false

@@ -21,10 +21,11 @@ func init() {
 // dimension dropped from the result; the batch dimensions broadcast.
 func rdBuildMatMul(n Node) (Kernel, error) {
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkBinary(n, in, matmulTypes); err != nil {
+		if err := checkBinary(n, in, rdNumeric); err != nil {
 			return nil, err
 		}
-		a, b := in[0], in[1]
+		dt := in[0].DType()
+		a, b := rdWiden(in[0]), rdWiden(in[1])
 		if a.Rank() == 0 || b.Rank() == 0 {
 			return nil, n.Errorf(ErrInvalidArgument, "operands must not be scalars, got %v and %v", a.Shape(), b.Shape())
 		}
@@ -57,7 +58,7 @@ func rdBuildMatMul(n Node) (Kernel, error) {
 				return nil, err
 			}
 		}
-		return []*tensor.Tensor{out}, nil
+		return []*tensor.Tensor{rdNarrow(ctx, out, dt)}, nil
 	}), nil
 }
 
@@ -69,10 +70,11 @@ func rdBuildGemm(n Node) (Kernel, error) {
 	alpha, beta := float64(attrFloat(n, "alpha", 1)), float64(attrFloat(n, "beta", 1))
 	ins := rdInputsOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkBinary(n, in, matmulTypes); err != nil {
+		if err := checkBinary(n, in, rdNumeric); err != nil {
 			return nil, err
 		}
-		a, b := in[0], in[1]
+		dt := in[0].DType()
+		a, b := rdWiden(in[0]), rdWiden(in[1])
 		if a.Rank() != 2 || b.Rank() != 2 {
 			return nil, n.Errorf(ErrInvalidArgument, "A and B must be matrices, got %v and %v", a.Shape(), b.Shape())
 		}
@@ -82,7 +84,7 @@ func rdBuildGemm(n Node) (Kernel, error) {
 		}
 		hasC := ins.present(in, 2)
 		if alpha == 1 && (!hasC || beta == 0) {
-			return []*tensor.Tensor{mm}, nil
+			return []*tensor.Tensor{rdNarrow(ctx, mm, dt)}, nil
 		}
 		y, _ := rdF64(mm)
 		y = slices.Clone(y)
@@ -98,8 +100,66 @@ func rdBuildGemm(n Node) (Kernel, error) {
 				y[i] += beta * c[i]
 			}
 		}
-		return []*tensor.Tensor{rdStore(ctx, a.DType(), mm.Shape(), y)}, nil
+		return []*tensor.Tensor{rdStore(ctx, dt, mm.Shape(), y)}, nil
 	}), nil
+}
+
+// rdWiden returns t when the matrix product takes its dtype, else t
+// converted: half precision to float32, other integers to int64.
+func rdWiden(t *tensor.Tensor) *tensor.Tensor {
+	switch t.DType() {
+	case tensor.Float32, tensor.Float64, tensor.Int32, tensor.Int64:
+		return t
+	case tensor.Float16, tensor.BFloat16:
+		v, _ := rdF64(t)
+		return tensor.MustFromSlice(t.Shape(), rdConv[float64, float32](v))
+	}
+	out := tensor.New(tensor.Int64, t.Shape())
+	o := out.Int64s()
+	switch d := t.Data().(type) {
+	case []int8:
+		copy(o, rdConv[int8, int64](d))
+	case []uint8:
+		copy(o, rdConv[uint8, int64](d))
+	case []int16:
+		copy(o, rdConv[int16, int64](d))
+	case []uint16:
+		copy(o, rdConv[uint16, int64](d))
+	case []uint32:
+		copy(o, rdConv[uint32, int64](d))
+	case []uint64:
+		copy(o, rdConv[uint64, int64](d))
+	}
+	return out
+}
+
+// rdNarrow converts a product computed by rdWiden's dtype back to dt
+// (integers wrapping).
+func rdNarrow(ctx context.Context, t *tensor.Tensor, dt tensor.DType) *tensor.Tensor {
+	if t.DType() == dt {
+		return t
+	}
+	if t.DType() == tensor.Float32 {
+		v, _ := rdF64(t)
+		return rdStore(ctx, dt, t.Shape(), v)
+	}
+	out := Alloc(ctx, dt, t.Shape())
+	v := t.Int64s()
+	switch d := out.Data().(type) {
+	case []int8:
+		rdIntInto(d, v)
+	case []uint8:
+		rdIntInto(d, v)
+	case []int16:
+		rdIntInto(d, v)
+	case []uint16:
+		rdIntInto(d, v)
+	case []uint32:
+		rdIntInto(d, v)
+	case []uint64:
+		rdIntInto(d, v)
+	}
+	return out
 }
 
 // rdBuildDet makes ONNX Det: the determinant of each matrix in the last
@@ -110,7 +170,7 @@ func rdBuildDet(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "X", x, floatTypes...); err != nil {
+		if err := checkDType(n, "X", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		s := x.Shape()
@@ -209,7 +269,7 @@ func rdBuildEinsum(n Node) (Kernel, error) {
 		}
 		allFloat := true
 		for _, x := range in[:len(terms)] {
-			if err := checkDType(n, "input", x, numericTypes...); err != nil {
+			if err := checkDType(n, "input", x, rdNumeric...); err != nil {
 				return nil, err
 			}
 			allFloat = allFloat && isFloat(x.DType())

@@ -38,7 +38,7 @@ func rdBuildLoss(softmax bool) Builder {
 				return nil, err
 			}
 			x, target := in[0], in[1]
-			if err := checkDType(n, "input", x, floatTypes...); err != nil {
+			if err := checkDType(n, "input", x, rdFloats...); err != nil {
 				return nil, err
 			}
 			s := x.Shape()
@@ -143,7 +143,7 @@ func rdBuildDropout(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "data", x, floatTypes...); err != nil {
+		if err := checkDType(n, "data", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		ratio, training := ratioAttr, false
@@ -221,6 +221,14 @@ func rdFillOnes(t *tensor.Tensor) {
 	case []float64:
 		for i := range d {
 			d[i] = 1
+		}
+	case []tensor.F16:
+		for i := range d {
+			d[i] = tensor.F16FromFloat32(1)
+		}
+	case []tensor.BF16:
+		for i := range d {
+			d[i] = tensor.BF16FromFloat32(1)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func rdBuildSoftmax(mode int) Builder {
 				return nil, err
 			}
 			x := in[0]
-			if err := checkDType(n, "input", x, floatTypes...); err != nil {
+			if err := checkDType(n, "input", x, rdFloats...); err != nil {
 				return nil, err
 			}
 			s := x.Shape()
@@ -57,10 +57,16 @@ func rdBuildSoftmax(mode int) Builder {
 				cnt, inner = cnt*inner, 1
 			}
 			var res *tensor.Tensor
-			if x.DType() == tensor.Float32 {
+			switch x.DType() {
+			case tensor.Float32:
 				res = rdSoftmaxTyped[float32](ctx, x, outer, cnt, inner, mode)
-			} else {
+			case tensor.Float64:
 				res = rdSoftmaxTyped[float64](ctx, x, outer, cnt, inner, mode)
+			default:
+				// Half precision: computed in float64, rounded once.
+				v, _ := rdF64(x)
+				wide := rdSoftmaxTyped[float64](context.Background(), tensor.MustFromSlice(x.Shape(), v), outer, cnt, inner, mode)
+				res = rdStore(ctx, x.DType(), x.Shape(), wide.Float64s())
 			}
 			return []*tensor.Tensor{res}, nil
 		}), nil
@@ -149,7 +155,7 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "X", x, floatTypes...); err != nil {
+		if err := checkDType(n, "X", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		axis, err := rdAxis(axisAttr, x.Rank())
@@ -239,7 +245,7 @@ func rdBuildBatchNorm(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "X", x, floatTypes...); err != nil {
+		if err := checkDType(n, "X", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		s := x.Shape()
@@ -331,7 +337,7 @@ func rdBuildInstanceNorm(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "input", x, floatTypes...); err != nil {
+		if err := checkDType(n, "input", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		s := x.Shape()
@@ -388,7 +394,7 @@ func rdBuildLRN(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "X", x, floatTypes...); err != nil {
+		if err := checkDType(n, "X", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		s := x.Shape()
@@ -426,7 +432,7 @@ func rdBuildMVN(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "X", x, floatTypes...); err != nil {
+		if err := checkDType(n, "X", x, rdFloats...); err != nil {
 			return nil, err
 		}
 		mask := make([]bool, x.Rank())

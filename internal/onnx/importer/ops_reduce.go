@@ -100,7 +100,7 @@ func rdGemm(b *builder, n *node) error {
 			constC = false
 		}
 	}
-	if alpha != 1 || n.has(2) && !constC && beta != 1 {
+	if alpha != 1 || n.has(2) && !constC && beta != 1 || !b.rdMaybeFloat(n, 0) || !b.rdMaybeFloat(n, 1) {
 		return kernel(b, n)
 	}
 	a, err := b.need(n, 0)
@@ -135,6 +135,29 @@ func rdGemm(b *builder, n *node) error {
 	cp, _ := b.in(n, 2)
 	b.out(n, 0, graph.Port{Node: b.add(n, "AddV2", nil, mm, cp)})
 	return nil
+}
+
+// rdMaybeFloat reports whether input i of n may be float32 or float64,
+// the dtypes of the TensorFlow kernels the converters choose: false only
+// when its dtype is known (a constant, or a typed graph input) and is
+// another.
+func (b *builder) rdMaybeFloat(n *node, i int) bool {
+	if t, ok := b.constIn(n, i); ok {
+		return t.DType() == tensor.Float32 || t.DType() == tensor.Float64
+	}
+	p, ok := b.in(n, i)
+	if !ok {
+		return true
+	}
+	src := b.g.Node(p.Node)
+	if src == nil || src.Op != "Placeholder" {
+		return true
+	}
+	a, ok := src.Attrs["dtype"]
+	if !ok {
+		return true
+	}
+	return a.GetType() == tfDType(tensor.Float32) || a.GetType() == tfDType(tensor.Float64)
 }
 
 // rdScale returns a float tensor times f, or nil for another dtype.
@@ -187,7 +210,7 @@ func rdSoftmax(op string) converter {
 		if n.opset < 13 {
 			def = 1
 		}
-		if n.int("axis", def) == -1 {
+		if n.int("axis", def) == -1 && b.rdMaybeFloat(n, 0) {
 			return direct(op, nil)(b, n)
 		}
 		return kernel(b, n)

@@ -65,6 +65,11 @@ func TestRdConverters(t *testing.T) {
 			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrF("alpha", 2)}}},
 			[]*pb.TensorProto{rdInit("w", []int64{2, 2}, 1, 0, 0, 1)},
 			map[string]*tensor.Tensor{"x": x22}, "OnnxGemm", "MatMul", []float32{2, 4, 6, 8}, false},
+		{"gemm of int32 is the ONNX kernel", 13,
+			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w"}, Output: []string{"y"}}},
+			[]*pb.TensorProto{{Name: "w", DataType: int32(pb.TensorProto_INT32), Dims: []int64{2, 1}, Int32Data: []int32{1, 1}}},
+			map[string]*tensor.Tensor{"x": tensor.MustFromSlice(tensor.Shape{2, 2}, []int32{1, 2, 3, 4})},
+			"OnnxGemm", "MatMul", []float32{3, 7}, false},
 		{"softmax over the last axis is TensorFlow's", 13,
 			[]*pb.NodeProto{{OpType: "Softmax", Input: []string{"x"}, Output: []string{"y"}}},
 			nil, map[string]*tensor.Tensor{"x": tensor.MustFromSlice(tensor.Shape{1, 2}, []float32{0, 0})},
@@ -101,8 +106,12 @@ func TestRdConverters(t *testing.T) {
 					}
 				}
 			}) {
+				et := pb.TensorProto_FLOAT
+				if c.feeds[name].DType() == tensor.Int32 {
+					et = pb.TensorProto_INT32
+				}
 				ins = append(ins, &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-					TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT)}}}})
+					TensorType: &pb.TypeProto_Tensor{ElemType: int32(et)}}}})
 			}
 			mp := &pb.ModelProto{
 				IrVersion:   8,
@@ -140,7 +149,15 @@ func TestRdConverters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := out["y"].Float32s()
+			var got []float32
+			switch y := out["y"]; y.DType() {
+			case tensor.Int32:
+				for _, v := range y.Int32s() {
+					got = append(got, float32(v))
+				}
+			default:
+				got = y.Float32s()
+			}
 			if len(got) != len(c.want) {
 				t.Fatalf("y = %v, want %v", got, c.want)
 			}
