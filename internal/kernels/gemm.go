@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
 // The blocking of gemm: B is packed in blocks of gemmKC rows by gemmNC
 // columns, A in blocks of gemmMC rows, and a micro-kernel computes an mr×nr
@@ -84,17 +81,7 @@ func gemmEp[T Float](ctx context.Context, mk microKernel[T], m, n, k int, a, b m
 		// Too few row blocks to share: split the columns instead, in
 		// whole panels, each part a serial product of its own.
 		panels := (n + mk.nr - 1) / mk.nr
-		parts := min(workers, panels)
-		var wg sync.WaitGroup
-		for w := 0; w < parts; w++ {
-			j0, j1 := panels*w/parts*mk.nr, min(n, panels*(w+1)/parts*mk.nr)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				gemmSerial(ctx, mk, m, j1-j0, k, a, b.cols(j0), c[j0:], ldc, ep.shift(j0), 1)
-			}()
-		}
-		wg.Wait()
+		gemmSplit(ctx, mk, m, n, k, a, b, c, ldc, ep, true, min(workers, panels), panels)
 		return
 	}
 	gemmSerial(ctx, mk, m, n, k, a, b, c, ldc, ep, workers)
@@ -131,16 +118,55 @@ func gemmSerial[T Float](ctx context.Context, mk microKernel[T], m, n, k int, a,
 		gemmRows(ctx, mk, 0, m, n, k, a, b, c, ldc, ep)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		i0, i1 := tiles*w/workers*mk.mr, min(m, tiles*(w+1)/workers*mk.mr)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			gemmRows(ctx, mk, i0, i1, n, k, a, b, c, ldc, ep)
-		}()
+	gemmSplit(ctx, mk, m, n, k, a, b, c, ldc, ep, false, workers, tiles)
+}
+
+// gemmJob is a product split over parts: column panels of C (each part a
+// serial product of its own) or row micro-tiles of C (each part a band of
+// gemmRows). It is a ranger kept on a freeList, so a split allocates
+// nothing.
+type gemmJob[T Float] struct {
+	ctx     context.Context
+	mk      microKernel[T]
+	m, n, k int
+	a, b    mat[T]
+	c       []T
+	ldc     int
+	ep      epilogue[T]
+	cols    bool
+}
+
+var (
+	gemmJobs32 freeList[gemmJob[float32]]
+	gemmJobs64 freeList[gemmJob[float64]]
+)
+
+// gemmJobs returns the freeList of gemmJob[T].
+func gemmJobs[T Float]() *freeList[gemmJob[T]] {
+	if l, ok := any(&gemmJobs32).(*freeList[gemmJob[T]]); ok {
+		return l
 	}
-	wg.Wait()
+	return any(&gemmJobs64).(*freeList[gemmJob[T]])
+}
+
+// gemmSplit runs the product in parts over units column panels (cols) or
+// row micro-tiles, on the worker pool.
+func gemmSplit[T Float](ctx context.Context, mk microKernel[T], m, n, k int, a, b mat[T], c []T, ldc int, ep epilogue[T], cols bool, parts, units int) {
+	l := gemmJobs[T]()
+	j := l.get()
+	*j = gemmJob[T]{ctx: ctx, mk: mk, m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, ep: ep, cols: cols}
+	parallelRunParts(parts, units, j)
+	l.put(j)
+}
+
+func (j *gemmJob[T]) run(lo, hi int) {
+	if j.cols {
+		j0, j1 := lo*j.mk.nr, min(j.n, hi*j.mk.nr)
+		gemmSerial(j.ctx, j.mk, j.m, j1-j0, j.k, j.a, j.b.cols(j0), j.c[j0:], j.ldc, j.ep.shift(j0), 1)
+		return
+	}
+	i0, i1 := lo*j.mk.mr, min(j.m, hi*j.mk.mr)
+	gemmRows(j.ctx, j.mk, i0, i1, j.n, j.k, j.a, j.b, j.c, j.ldc, j.ep)
 }
 
 // gemmRows computes rows i0..i1 of C on the calling goroutine.

@@ -44,6 +44,71 @@ func parallelFor(ctx context.Context, n int, work int, f func(lo, hi int)) {
 	parallelDo(min(workers, n), n, f)
 }
 
+// ranger is work over an index range, for parallelRun: run handles
+// [lo, hi), and runs for disjoint ranges may run at once.
+type ranger interface {
+	run(lo, hi int)
+}
+
+// parallelRun is parallelFor for work held in r instead of a func
+// literal. A kernel that keeps its rangers on a freeList allocates
+// nothing per call at any thread count, where a literal handed to
+// parallelFor is allocated on every call, even one that stays serial.
+func parallelRun(ctx context.Context, n int, work int, r ranger) {
+	workers := Threads(ctx)
+	if work < 1<<18 || workers < 2 || n < 2 {
+		r.run(0, n)
+		return
+	}
+	b := getBatch()
+	b.r, b.n = r, n
+	b.run(min(workers, n))
+	b.r = nil
+	putBatch(b)
+}
+
+// parallelRunParts runs r over parts contiguous ranges of [0, n), as
+// parallelRun does, with the part count chosen by the caller.
+func parallelRunParts(parts, n int, r ranger) {
+	if parts <= 1 || n < 2 {
+		r.run(0, n)
+		return
+	}
+	b := getBatch()
+	b.r, b.n = r, n
+	b.run(min(parts, n))
+	b.r = nil
+	putBatch(b)
+}
+
+// freeList recycles a kernel's per-call values, its rangers, so that they
+// are allocated once per concurrent call rather than on every call.
+type freeList[T any] struct {
+	mu   sync.Mutex
+	free []*T
+}
+
+// get returns a recycled value, or a new zero one.
+func (l *freeList[T]) get() *T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		p := l.free[n-1]
+		l.free = l.free[:n-1]
+		return p
+	}
+	return new(T)
+}
+
+// put zeroes p, so that it keeps no slice alive, and keeps it for reuse.
+func (l *freeList[T]) put(p *T) {
+	var zero T
+	*p = zero
+	l.mu.Lock()
+	l.free = append(l.free, p)
+	l.mu.Unlock()
+}
+
 // serial reports whether parallelFor(ctx, n, work, f) would run f(0, n)
 // on the caller's goroutine.
 func serial(ctx context.Context, n, work int) bool {
@@ -86,6 +151,7 @@ type batch struct {
 	gen   uint32
 	n     int
 	rng   func(lo, hi int)
+	r     ranger
 	part  func(int)
 }
 
@@ -128,11 +194,15 @@ func (b *batch) work(gen uint32) (last bool) {
 }
 
 func (b *batch) runPart(i, parts int) {
-	if b.part != nil {
+	lo, hi := b.n*i/parts, b.n*(i+1)/parts
+	switch {
+	case b.part != nil:
 		b.part(i)
-		return
+	case b.r != nil:
+		b.r.run(lo, hi)
+	default:
+		b.rng(lo, hi)
 	}
-	b.rng(b.n*i/parts, b.n*(i+1)/parts)
 }
 
 var batches = struct {
