@@ -12,13 +12,15 @@ import (
 
 // nnOptimize keeps chains of convolutions in NHWC. The Conv converter
 // wraps each Conv2D in transposes (NCHW->NHWC before, NHWC->NCHW after);
-// this pass moves each NHWC->NCHW transpose down past the element-wise
-// ops that follow it (transposing their constant operands instead), turns
-// the ONNX pooling kernels that read such a transpose into their NHWC
-// forms (TensorFlow's MaxPool where the semantics match), and removes
-// pairs of transposes that undo each other, so that the data stays NHWC
-// from one convolution to the next. An Add of a per-channel constant
-// right after a convolution becomes a BiasAdd, which the engine fuses.
+// this pass moves each NHWC->NCHW transpose down past what follows it:
+// element-wise ops (transposing their constant operands instead), Concat
+// (remapping the axis), reductions with constant axes and inference
+// BatchNormalization (as TensorFlow's ops on the NHWC data), and the ONNX
+// pools (their NHWC forms, or TensorFlow's MaxPool, Max and Mean where
+// the semantics match). Pairs of transposes that undo each other are then
+// removed, so that the data stays NHWC from one convolution to the next.
+// An Add of a per-channel constant right after a convolution becomes a
+// BiasAdd, which the engine fuses.
 func nnOptimize(b *builder) error {
 	p := &nnPass{b: b, folded: map[graph.Port]*tensor.Tensor{}, dead: map[string]bool{}}
 	for round := 0; round < 8; round++ {
