@@ -24,31 +24,24 @@ func sconv12x32(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb
 //go:noescape
 func sconv12x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
 
-// directAsm32 and directAsm16 are the AVX-512 direct-convolution
-// micro-kernels of width 32 and 16; their pure-Go counterpart is
-// directTileGo. The slice checks keep the assembly inside its operands.
-func directAsm32(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	checkDirectTile(32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
-	sconv12x32(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, biasPtr(bias, flags), flags)
-}
-
-func directAsm16(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	checkDirectTile(16, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
-	sconv12x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, biasPtr(bias, flags), flags)
-}
-
-func biasPtr(bias []float32, flags int) *float32 {
+// directAsm runs the AVX-512 direct-convolution micro-kernel of width nr
+// (32, else 16); its pure-Go counterpart is directTileGo. The slice checks
+// keep the assembly inside its operands.
+func directAsm(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	var pbias *float32
 	if flags&directBias != 0 {
-		return &bias[0]
+		pbias = &bias[0]
 	}
-	return nil
+	if nr == 32 {
+		sconv12x32(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
+		return
+	}
+	sconv12x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
 }
 
 // directKernelsFor returns the AVX-512 direct micro-kernels, or ok false
 // where the CPU lacks them.
 func directKernelsFor() (k directKernels, ok bool) {
-	if !haveConvAsm {
-		return directKernels{}, false
-	}
-	return directKernels{k16: directAsm16, k32: directAsm32}, true
+	return directKernels{asm: haveConvAsm}, haveConvAsm
 }

@@ -11,36 +11,29 @@ const (
 	directRelu             // then max(x, 0)
 )
 
-// directTile is a direct-convolution micro-kernel of some width nr (16 or
-// 32): it sets the directMR×nr tile C (rows ldc apart) to the sum, over
+// directKernels selects the direct-convolution micro-kernels: the
+// assembly ones (asm) or their pure-Go reference. Each, of width nr (16
+// or 32), sets the directMR×nr tile C (rows ldc apart) to the sum, over
 // nseg segments of kseg steps, of A[i, s, p]·B[q, j], where A[i, s, p] is
-// a[offs[s]+i·lda+p], q counts the steps through all segments in order and
-// B[q, j] is b[q·ldb+j]; then adds bias[j] (flags&directBias) and clamps at
-// 0 (flags&directRelu).
-type directTile func(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int)
-
-// directKernels are the micro-kernels of each width.
+// a[offs[s]+i·lda+p], q counts the steps through all segments in order
+// and B[q, j] is b[q·ldb+j]; then adds bias[j] (flags&directBias) and
+// clamps at 0 (flags&directRelu). The calls are static, so that the
+// slices handed to them stay on the caller's stack.
 type directKernels struct {
-	k16, k32 directTile
+	asm bool
 }
 
-func (k directKernels) of(nr int) directTile {
-	if nr == 32 {
-		return k.k32
+func (k directKernels) run(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if k.asm {
+		directAsm(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		return
 	}
-	return k.k16
+	directTileGo(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 }
 
 // directKernelsGo are the pure-Go micro-kernels, the reference for the
 // assembly ones.
-var directKernelsGo = directKernels{
-	k16: func(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-		directTileGo(16, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
-	},
-	k32: func(nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-		directTileGo(32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
-	},
-}
+var directKernelsGo = directKernels{}
 
 // checkDirectTile panics, as an index out of range does, unless every
 // element the micro-kernel of width nr reads or writes lies in its slices.
@@ -180,86 +173,152 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 		xp = scratch[float32](ctx, batch*img)
 		padImage(x, batch, c, g, hp, wp, xp)
 	}
-	var offsBuf [16]int
-	var offs []int
-	nseg, kseg := g.kH, g.kW*c
+	j := directJob{k: k, x: xp, c: c, img: img, wp: wp, outW: g.outW, pf: pf, out: out, outImg: g.outH * g.outW * o, ep: ep}
+	j.nseg, j.kseg = g.kH, g.kW*c
 	if sp.dilW != 1 {
-		nseg, kseg = g.kH*g.kW, c
+		j.nseg, j.kseg = g.kH*g.kW, c
 	}
-	if nseg <= len(offsBuf) {
-		offs = offsBuf[:nseg]
-	} else {
-		offs = make([]int, nseg)
+	offs := j.offsBuf[:0]
+	if j.nseg > len(j.offsBuf) {
+		j.offsBig = make([]int, 0, j.nseg)
+		offs = j.offsBig
 	}
 	for ky := 0; ky < g.kH; ky++ {
 		if sp.dilW == 1 {
-			offs[ky] = ky * sp.dilH * wp * c
+			offs = append(offs, ky*sp.dilH*wp*c)
 			continue
 		}
 		for kx := 0; kx < g.kW; kx++ {
-			offs[ky*g.kW+kx] = (ky*sp.dilH*wp + kx*sp.dilW) * c
+			offs = append(offs, (ky*sp.dilH*wp+kx*sp.dilW)*c)
 		}
 	}
-	count := (g.outH-1)*wp + g.outW
-	tiles := (count + directMR - 1) / directMR
-	flags, asmEp := 0, ep.act == nil && !ep.cap6
-	if asmEp {
-		if ep.bias != nil {
-			flags |= directBias
-		}
-		if ep.relu {
-			flags |= directRelu
-		}
+	j.count = (g.outH-1)*wp + g.outW
+	j.tiles = (j.count + directMR - 1) / directMR
+	j.setFlags()
+	n, work := batch*j.tiles, 2*batch*g.outH*g.outW*pf.k*o
+	if serial(ctx, n, work) {
+		j.rangeConv(0, n)
+		return
 	}
+	jc := j
+	parallelTiles(ctx, n, func(lo, hi int) { jc.rangeConv(lo, hi) })
+}
+
+// parallelTiles runs f over [0, n) in several ranges per thread, so that
+// when a thread starts late (the cores are shared) the others take over
+// its share instead of waiting for it. Callers check serial first.
+func parallelTiles(ctx context.Context, n int, f func(lo, hi int)) {
+	parallelDo(min(n, 4*Threads(ctx)), n, f)
+}
+
+// directJob is one convolution or product through the direct
+// micro-kernels, shared read-only by the goroutines that each compute a
+// range of its tiles.
+type directJob struct {
+	k          directKernels
+	x          []float32 // the (padded) images, or A
+	c          int       // channels, the stride between rows of A
+	img        int       // elements per (padded) image
+	wp, outW   int       // padded and output width (convolution)
+	count      int       // rows of A per image
+	tiles      int       // tiles per image
+	nseg, kseg int
+	offsBuf    [16]int
+	offsBig    []int // the offsets when more than offsBuf holds
+	pf         convPanels
+	out        []float32
+	outImg     int // output elements per image
+	ep         epilogue[float32]
+	flags      int
+	asmEp      bool // the micro-kernel applies ep itself
+}
+
+func (j *directJob) offs() []int {
+	if j.offsBig != nil {
+		return j.offsBig[:j.nseg]
+	}
+	return j.offsBuf[:j.nseg]
+}
+
+// setFlags has the micro-kernel apply ep when it can: a bias and at most
+// a Relu.
+func (j *directJob) setFlags() {
+	j.asmEp = j.ep.act == nil && !j.ep.cap6
+	if !j.asmEp {
+		return
+	}
+	if j.ep.bias != nil {
+		j.flags |= directBias
+	}
+	if j.ep.relu {
+		j.flags |= directRelu
+	}
+}
+
+// rangeConv computes tiles lo..hi-1 (counted over all images) of the
+// convolution.
+func (j *directJob) rangeConv(lo, hi int) {
+	var tile [directMR * 32]float32
+	o, outW, wp := j.pf.o, j.outW, j.wp
+	offs := j.offs()
 	npanels := (o + 31) / 32
-	outImg := g.outH * g.outW * o
-	parallelFor(ctx, batch*tiles, 2*batch*g.outH*g.outW*pf.k*o, func(lo, hi int) {
-		var tile [directMR * 32]float32
-		for t := lo; t < hi; t++ {
-			b, tt := t/tiles, t%tiles
-			p := tt * directMR
-			// The last tile ends at the last pixel, so it overlaps the one
-			// before; it writes only the rows that one did not.
-			skip := 0
-			if p+directMR > count {
-				skip = p - (count - directMR)
-				p = count - directMR
+	for t := lo; t < hi; t++ {
+		b, tt := t/j.tiles, t%j.tiles
+		p := tt * directMR
+		// The last tile ends at the last pixel, so it overlaps the one
+		// before; it writes only the rows that one did not.
+		skip := 0
+		if p+directMR > j.count {
+			skip = p - (j.count - directMR)
+			p = j.count - directMR
+		}
+		a := j.x[b*j.img+p*j.c:]
+		oy, ox := p/wp, p%wp
+		dst := j.out[b*j.outImg:]
+		for pi := 0; pi < npanels; pi++ {
+			col, nr := directPanel(pi, o)
+			pb := j.pf.data[col*j.pf.k:]
+			if skip == 0 && ox+directMR <= outW && col+nr <= o {
+				cd := dst[(oy*outW+ox)*o+col:]
+				var bias []float32
+				if j.flags&directBias != 0 {
+					bias = j.ep.bias[col:]
+				}
+				j.k.run(nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, cd, o, bias, j.flags)
+				if !j.asmEp {
+					for i := 0; i < directMR; i++ {
+						j.ep.apply(cd[i*o:i*o+nr], col)
+					}
+				}
+				continue
 			}
-			a := xp[b*img+p*c:]
-			oy, ox := p/wp, p%wp
-			dst := out[b*outImg:]
-			for pi := 0; pi < npanels; pi++ {
-				col, nr := directPanel(pi, o)
-				run := k.of(nr)
-				pb := pf.data[col*pf.k:]
-				if skip == 0 && ox+directMR <= g.outW && col+nr <= o {
-					cd := dst[(oy*g.outW+ox)*o+col:]
-					var bias []float32
-					if flags&directBias != 0 {
-						bias = ep.bias[col:]
-					}
-					run(nseg, kseg, a, c, offs, pb, nr, cd, o, bias, flags)
-					if !asmEp {
-						for i := 0; i < directMR; i++ {
-							ep.apply(cd[i*o:i*o+nr], col)
-						}
-					}
+			// A tile that crosses a row end, or the last one, is
+			// computed aside and its wanted rows copied; a full-width
+			// panel is still finished by the micro-kernel.
+			full := col+nr <= o && j.asmEp
+			var bias []float32
+			flags := 0
+			if full {
+				flags = j.flags
+				if flags&directBias != 0 {
+					bias = j.ep.bias[col:]
+				}
+			}
+			j.k.run(nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, tile[:], nr, bias, flags)
+			w := min(nr, o-col)
+			for i := skip; i < directMR; i++ {
+				y, xx := (p+i)/wp, (p+i)%wp
+				if xx >= outW {
 					continue
 				}
-				run(nseg, kseg, a, c, offs, pb, nr, tile[:], nr, nil, 0)
-				w := min(nr, o-col)
-				for i := skip; i < directMR; i++ {
-					y, xx := (p+i)/wp, (p+i)%wp
-					if xx >= g.outW {
-						continue
-					}
-					row := dst[(y*g.outW+xx)*o+col:][:w]
-					copy(row, tile[i*nr:])
-					ep.apply(row, col)
+				row := dst[(y*outW+xx)*o+col:][:w]
+				copy(row, tile[i*nr:])
+				if !full {
+					j.ep.apply(row, col)
 				}
 			}
 		}
-	})
+	}
 }
 
 // padImage copies the batch NHWC images x (of g.inH×g.inW×c) into the

@@ -153,8 +153,8 @@ func TestConvDirectTileKernels(t *testing.T) {
 			bias := randF32(r, nr).Float32s()
 			got := make([]float32, 11*ldc+nr)
 			want := make([]float32, len(got))
-			asm.of(nr)(nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
-			directKernelsGo.of(nr)(nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
+			asm.run(nr, nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
+			directKernelsGo.run(nr, nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
 			for i := range got {
 				if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
 					t.Fatalf("nr %d flags %d: element %d = %v, want %v", nr, flags, i, got[i], want[i])

@@ -9,3 +9,8 @@ const haveConvAsm = false
 // directKernelsFor reports false: this build has no direct micro-kernels
 // in assembly, and convolutions go through im2col and gemm.
 func directKernelsFor() (k directKernels, ok bool) { return directKernels{}, false }
+
+// directAsm is never called without the assembly micro-kernels.
+func directAsm(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	panic("kernels: no assembly direct micro-kernel in this build")
+}

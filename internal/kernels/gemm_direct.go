@@ -55,53 +55,57 @@ func gemmDirect32(ctx context.Context, dk directKernels, m int, a []float32, lda
 		}
 		a, lda = pad, k
 	}
-	flags, asmEp := 0, ep.act == nil && !ep.cap6
-	if asmEp {
-		if ep.bias != nil {
-			flags |= directBias
+	j := directJob{k: dk, x: a, c: lda, count: m, nseg: 1, kseg: k, pf: pf, out: c, outW: ldc, ep: ep}
+	j.setFlags()
+	j.tiles = (m + directMR - 1) / directMR
+	items, work := j.tiles*((n+31)/32), 2*m*n*k
+	if serial(ctx, items, work) {
+		j.rangeGemm(0, items)
+		return
+	}
+	jc := j
+	parallelTiles(ctx, items, func(lo, hi int) { jc.rangeGemm(lo, hi) })
+}
+
+// rangeGemm computes items lo..hi-1 of the product, each one tile of rows
+// by one column panel; j.c is the stride between rows of A (j.x) and
+// j.outW that between rows of C (j.out).
+func (j *directJob) rangeGemm(lo, hi int) {
+	var tile [directMR * 32]float32
+	m, n, k, lda, ldc := j.count, j.pf.o, j.pf.k, j.c, j.outW
+	offs := j.offsBuf[:1]
+	npanels := (n + 31) / 32
+	for it := lo; it < hi; it++ {
+		t, pi := it/npanels, it%npanels
+		r0, skip := t*directMR, 0
+		if m >= directMR && r0+directMR > m {
+			skip = r0 - (m - directMR)
+			r0 = m - directMR
 		}
-		if ep.relu {
-			flags |= directRelu
+		rows := min(directMR, m-r0)
+		col, nr := directPanel(pi, n)
+		pa := j.x[r0*lda:]
+		pb := j.pf.data[col*k:]
+		if skip == 0 && rows == directMR && col+nr <= n {
+			cd := j.out[r0*ldc+col:]
+			var bias []float32
+			if j.flags&directBias != 0 {
+				bias = j.ep.bias[col:]
+			}
+			j.k.run(nr, 1, k, pa, lda, offs, pb, nr, cd, ldc, bias, j.flags)
+			if !j.asmEp {
+				for i := 0; i < directMR; i++ {
+					j.ep.apply(cd[i*ldc:i*ldc+nr], col)
+				}
+			}
+			continue
+		}
+		j.k.run(nr, 1, k, pa, lda, offs, pb, nr, tile[:], nr, nil, 0)
+		w := min(nr, n-col)
+		for i := skip; i < rows; i++ {
+			row := j.out[(r0+i)*ldc+col:][:w]
+			copy(row, tile[i*nr:])
+			j.ep.apply(row, col)
 		}
 	}
-	offs := [1]int{0}
-	tiles := (m + directMR - 1) / directMR
-	npanels := (n + 31) / 32
-	parallelFor(ctx, tiles*npanels, 2*m*n*k, func(lo, hi int) {
-		var tile [directMR * 32]float32
-		for it := lo; it < hi; it++ {
-			t, pi := it/npanels, it%npanels
-			r0, skip := t*directMR, 0
-			if m >= directMR && r0+directMR > m {
-				skip = r0 - (m - directMR)
-				r0 = m - directMR
-			}
-			rows := min(directMR, m-r0)
-			col, nr := directPanel(pi, n)
-			run := dk.of(nr)
-			pa := a[r0*lda:]
-			pb := pf.data[col*k:]
-			if skip == 0 && rows == directMR && col+nr <= n {
-				cd := c[r0*ldc+col:]
-				var bias []float32
-				if flags&directBias != 0 {
-					bias = ep.bias[col:]
-				}
-				run(1, k, pa, lda, offs[:], pb, nr, cd, ldc, bias, flags)
-				if !asmEp {
-					for i := 0; i < directMR; i++ {
-						ep.apply(cd[i*ldc:i*ldc+nr], col)
-					}
-				}
-				continue
-			}
-			run(1, k, pa, lda, offs[:], pb, nr, tile[:], nr, nil, 0)
-			w := min(nr, n-col)
-			for i := skip; i < rows; i++ {
-				row := c[(r0+i)*ldc+col:][:w]
-				copy(row, tile[i*nr:])
-				ep.apply(row, col)
-			}
-		}
-	})
 }

@@ -189,58 +189,80 @@ func maxInto[T Real](dst, src []T) {
 // each other pixel with its window clipped.
 func maxPoolF32(ctx context.Context, x []float32, batch, c int, sp spatial, g geometry, out []float32) {
 	rows := batch * g.outH
+	j := maxPoolJob{x: x, c: c, sp: sp, g: g, out: out}
 	// Output columns oxLo..oxHi-1 have their whole window inside the row.
-	oxLo := min(g.outW, (g.padLeft+sp.strideW-1)/sp.strideW)
-	oxHi := oxLo
+	j.oxLo = min(g.outW, (g.padLeft+sp.strideW-1)/sp.strideW)
+	j.oxHi = j.oxLo
 	if g.inW-g.kW+g.padLeft >= 0 {
-		oxHi = max(oxLo, min(g.outW, (g.inW-g.kW+g.padLeft)/sp.strideW+1))
+		j.oxHi = max(j.oxLo, min(g.outW, (g.inW-g.kW+g.padLeft)/sp.strideW+1))
 	}
-	parallelFor(ctx, rows, rows*g.outW*g.kH*g.kW*c, func(lo, hi int) {
-		var buf [64]int
-		offs := buf[:0]
-		if g.kH*g.kW > len(buf) {
-			offs = make([]int, 0, g.kH*g.kW)
-		}
-		// window lists the taps of rows y0..y1 and columns x0..x1 from
-		// the top-left one.
-		window := func(y0, y1, x0, x1 int) []int {
-			offs = offs[:0]
-			for iy := y0; iy < y1; iy++ {
-				for ix := x0; ix < x1; ix++ {
-					offs = append(offs, ((iy-y0)*g.inW+ix-x0)*c)
-				}
+	work := rows * g.outW * g.kH * g.kW * c
+	if serial(ctx, rows, work) {
+		j.rows(0, rows)
+		return
+	}
+	jc := j
+	parallelTiles(ctx, rows, func(lo, hi int) { jc.rows(lo, hi) })
+}
+
+// maxPoolJob is one float32 max pool, shared read-only by the goroutines
+// that each compute a range of its output rows.
+type maxPoolJob struct {
+	x          []float32
+	c          int
+	sp         spatial
+	g          geometry
+	out        []float32
+	oxLo, oxHi int
+}
+
+// rows computes output rows lo..hi-1, counted over the batch.
+func (j *maxPoolJob) rows(lo, hi int) {
+	g, sp, c := j.g, j.sp, j.c
+	var buf [64]int
+	offs := buf[:0]
+	if g.kH*g.kW > len(buf) {
+		offs = make([]int, 0, g.kH*g.kW)
+	}
+	// window lists the taps of rows y0..y1 and columns x0..x1 from the
+	// top-left one.
+	window := func(y0, y1, x0, x1 int) []int {
+		offs = offs[:0]
+		for iy := y0; iy < y1; iy++ {
+			for ix := x0; ix < x1; ix++ {
+				offs = append(offs, ((iy-y0)*g.inW+ix-x0)*c)
 			}
-			return offs
 		}
-		for r := lo; r < hi; r++ {
-			b, oy := r/g.outH, r%g.outH
-			y0 := oy*sp.strideH - g.padTop
-			y1 := min(y0+g.kH, g.inH)
-			y0 = max(y0, 0)
-			dst := out[r*g.outW*c:]
-			if y1 <= y0 {
-				maxPool32(dst, nil, c, g.outW, c, 0, nil)
+		return offs
+	}
+	for r := lo; r < hi; r++ {
+		b, oy := r/g.outH, r%g.outH
+		y0 := oy*sp.strideH - g.padTop
+		y1 := min(y0+g.kH, g.inH)
+		y0 = max(y0, 0)
+		dst := j.out[r*g.outW*c:]
+		if y1 <= y0 {
+			maxPool32(dst, nil, c, g.outW, c, 0, nil)
+			continue
+		}
+		img := j.x[((b*g.inH+y0)*g.inW)*c:]
+		for ox := 0; ox < g.outW; ox++ {
+			if ox == j.oxLo && j.oxLo < j.oxHi {
+				x0 := ox*sp.strideW - g.padLeft
+				maxPool32(dst[ox*c:], img[x0*c:], c, j.oxHi-j.oxLo, c, sp.strideW*c, window(y0, y1, 0, g.kW))
+				ox = j.oxHi - 1
 				continue
 			}
-			img := x[((b*g.inH+y0)*g.inW)*c:]
-			for ox := 0; ox < g.outW; ox++ {
-				if ox == oxLo && oxLo < oxHi {
-					x0 := ox*sp.strideW - g.padLeft
-					maxPool32(dst[ox*c:], img[x0*c:], c, oxHi-oxLo, c, sp.strideW*c, window(y0, y1, 0, g.kW))
-					ox = oxHi - 1
-					continue
-				}
-				x0 := ox*sp.strideW - g.padLeft
-				x1 := min(x0+g.kW, g.inW)
-				x0 = max(x0, 0)
-				if x1 <= x0 {
-					maxPool32(dst[ox*c:], nil, c, 1, c, 0, nil)
-					continue
-				}
-				maxPool32(dst[ox*c:], img[x0*c:], c, 1, c, 0, window(y0, y1, x0, x1))
+			x0 := ox*sp.strideW - g.padLeft
+			x1 := min(x0+g.kW, g.inW)
+			x0 = max(x0, 0)
+			if x1 <= x0 {
+				maxPool32(dst[ox*c:], nil, c, 1, c, 0, nil)
+				continue
 			}
+			maxPool32(dst[ox*c:], img[x0*c:], c, 1, c, 0, window(y0, y1, x0, x1))
 		}
-	})
+	}
 }
 
 // checkMaxPool32 panics, as an index out of range does, unless every
