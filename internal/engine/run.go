@@ -111,6 +111,11 @@ func copyInto(dst, src *tensor.Tensor) *tensor.Tensor {
 		for i, v := range src.Strings() {
 			d[i] = append(d[i][:0], v...)
 		}
+	case tensor.Seq:
+		// A sequence or optional: its elements, each copied.
+		for i, e := range src.Elems() {
+			d[i] = copyInto(d[i], e)
+		}
 	}
 	return dst
 }

@@ -27,10 +27,14 @@ const (
 	Uint64
 	Float16  // IEEE 754 binary16, stored as F16 bit patterns
 	BFloat16 // bfloat16 (float32's upper half), stored as BF16 bit patterns
+	// Sequence and Optional are ONNX's values that are not tensors; see
+	// NewSequence and NewOptional.
+	Sequence
+	Optional
 )
 
 var dtypeNames = [...]string{"invalid", "float32", "float64", "int8", "uint8", "int32", "int64", "bool", "string",
-	"int16", "uint16", "uint32", "uint64", "float16", "bfloat16"}
+	"int16", "uint16", "uint32", "uint64", "float16", "bfloat16", "sequence", "optional"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -94,7 +98,7 @@ func (s Shape) String() string {
 // Tensor is a dense row-major array. Data holds a slice whose element type
 // matches DType: []float32, []float64, []int8, []uint8, []int32, []int64,
 // []bool, [][]byte for String, []int16, []uint16, []uint32, []uint64,
-// []F16 or []BF16.
+// []F16, []BF16, or Seq for Sequence and Optional.
 type Tensor struct {
 	dtype DType
 	shape Shape
@@ -134,6 +138,8 @@ func New(dt DType, shape Shape) *Tensor {
 		data = make([]F16, n)
 	case BFloat16:
 		data = make([]BF16, n)
+	case Sequence, Optional:
+		data = make(Seq, n)
 	default:
 		panic(fmt.Sprintf("tensor: New with %v", dt))
 	}
@@ -174,6 +180,8 @@ func FromSlice(shape Shape, data any) (*Tensor, error) {
 		dt, n = Float16, len(v)
 	case []BF16:
 		dt, n = BFloat16, len(v)
+	case Seq:
+		dt, n = Sequence, len(v)
 	default:
 		return nil, fmt.Errorf("tensor: unsupported data type %T", data)
 	}

@@ -197,6 +197,14 @@ func specOf(vi *pb.ValueInfoProto) (engine.TensorSpec, error) {
 	ts := engine.TensorSpec{Name: vi.GetName()}
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
+		switch {
+		case vi.GetType().GetSequenceType() != nil:
+			ts.DType = tensor.Sequence
+			return ts, nil
+		case vi.GetType().GetOptionalType() != nil:
+			ts.DType = tensor.Optional
+			return ts, nil
+		}
 		if vi.GetType().GetValue() != nil {
 			return ts, fmt.Errorf("%w: only tensor inputs and outputs are supported, not sequences, maps or optionals", engine.ErrUnsupported)
 		}
