@@ -5,6 +5,7 @@ import (
 
 	"inferd/internal/engine"
 	"inferd/internal/graph"
+	"inferd/internal/kernels"
 	tfpb "inferd/internal/savedmodel/pb"
 	"inferd/internal/tensor"
 )
@@ -52,7 +53,7 @@ func nnInt32s(v []int64) []int32 {
 // nnWindow reads the 2-D window attributes of n as TensorFlow's strides,
 // dilations, padding and explicit_paddings; ok is false when TensorFlow's
 // windows cannot express them (SAME_LOWER, or a rank other than 2).
-func nnWindow(n *node, rank int) (attrs map[string]*tfpb.AttrValue, ok bool) {
+func nnWindow(n *node, rank int, extra [4]int64) (attrs map[string]*tfpb.AttrValue, ok bool) {
 	if rank != 2 {
 		return nil, false
 	}
@@ -82,6 +83,7 @@ func nnWindow(n *node, rank int) (attrs map[string]*tfpb.AttrValue, ok bool) {
 		if len(p) != 4 {
 			return nil, false
 		}
+		p = []int64{p[0] + extra[0], p[1] + extra[1], p[2] + extra[2], p[3] + extra[3]}
 		for _, v := range p {
 			if v < 0 {
 				return nil, false
@@ -89,14 +91,78 @@ func nnWindow(n *node, rank int) (attrs map[string]*tfpb.AttrValue, ok bool) {
 		}
 		attrs["padding"] = aStr("EXPLICIT")
 		attrs["explicit_paddings"] = aInts(0, 0, p[0], p[2], p[1], p[3], 0, 0)
-	case "VALID":
+	case "VALID", "SAME_UPPER":
+		if extra != [4]int64{} {
+			return nil, false
+		}
 		attrs["padding"] = aStr("VALID")
-	case "SAME_UPPER":
-		attrs["padding"] = aStr("SAME")
+		if n.str("auto_pad", "") == "SAME_UPPER" {
+			attrs["padding"] = aStr("SAME")
+		}
 	default:
 		return nil, false
 	}
 	return attrs, true
+}
+
+// nnZeroPad reports whether port x is an ONNX Pad adding zeros around
+// the spatial dimensions of a 4-D tensor only, and returns its input and
+// its pads (top, left, bottom, right), which a following convolution
+// can take over.
+func nnZeroPad(b *builder, x graph.Port) (graph.Port, [4]int64, bool) {
+	var none [4]int64
+	pn := b.g.Node(x.Node)
+	if pn == nil || pn.Op != OnnxOp("Pad") || x.Index != 0 || len(pn.Inputs) == 0 {
+		return x, none, false
+	}
+	a := graph.Attrs(pn.Attrs)
+	if mode, ok := a.String("mode"); ok && mode != "constant" {
+		return x, none, false
+	}
+	if v, ok := a.Float("value"); ok && v != 0 {
+		return x, none, false
+	}
+	absent := map[int]bool{}
+	if ab, ok := a.Ints("_absent"); ok {
+		for _, i := range ab {
+			absent[int(i)] = true
+		}
+	}
+	pads, ok := a.Ints("pads")
+	if !ok {
+		pads, ok = a.Ints("paddings")
+	}
+	p := &nnPass{b: b, folded: map[graph.Port]*tensor.Tensor{}, dead: map[string]bool{}}
+	if !ok {
+		if len(pn.Inputs) < 2 || absent[1] {
+			return x, none, false
+		}
+		t, ok := p.constOf(pn.Inputs[1], 0)
+		if !ok {
+			return x, none, false
+		}
+		if pads, ok = kernels.IntValues(t); !ok {
+			return x, none, false
+		}
+	}
+	if len(pn.Inputs) > 3 && !absent[3] {
+		return x, none, false // axes
+	}
+	if len(pn.Inputs) > 2 && !absent[2] {
+		v, ok := p.constOf(pn.Inputs[2], 0)
+		if !ok || v.Len() != 1 || v.DType() != tensor.Float32 || v.Float32s()[0] != 0 {
+			return x, none, false
+		}
+	}
+	if len(pads) != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 {
+		return x, none, false
+	}
+	for _, v := range pads {
+		if v < 0 {
+			return x, none, false
+		}
+	}
+	return pn.Inputs[0], [4]int64{pads[2], pads[3], pads[6], pads[7]}, true
 }
 
 // nnConv lowers Conv. With constant 2-D float weights it becomes
@@ -120,7 +186,14 @@ func nnConv(b *builder, n *node) error {
 	if !ok || w.Rank() != 4 || (w.DType() != tensor.Float32 && w.DType() != tensor.Float64) {
 		return kernel(b, n)
 	}
-	win, ok := nnWindow(n, 2)
+	// A zero Pad before the convolution becomes part of its padding.
+	var extra [4]int64
+	if px, pads, ok := nnZeroPad(b, x); ok && w.DType() == tensor.Float32 {
+		if _, ok := nnWindow(n, 2, pads); ok {
+			x, extra = px, pads
+		}
+	}
+	win, ok := nnWindow(n, 2, extra)
 	if !ok {
 		return kernel(b, n)
 	}

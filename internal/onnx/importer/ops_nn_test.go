@@ -143,7 +143,8 @@ func TestNNLayout(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		net        nnNet
-		transposes int // the most the fast path may run
+		transposes int      // the most the fast path may run
+		gone       []string // ops the fast path must not run
 	}{
 		{"conv relu maxpool depthwise avgpool global", nnNet{
 			nodes: []*pb.NodeProto{
@@ -158,7 +159,7 @@ func TestNNLayout(t *testing.T) {
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {12, 1, 3, 3}, "bias": {12, 1, 1}},
 			weights: []string{"w1", "w2"},
 			outputs: []string{"y", "r1"},
-		}, 3},
+		}, 3, nil},
 		{"grouped dilated prelu ceil lp residual reduce", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1", nnAInt("group", 2), nnAInts("dilations", 2, 2), nnAInts("pads", 2, 1, 2, 1)),
@@ -175,7 +176,19 @@ func TestNNLayout(t *testing.T) {
 			inits:   map[string][]int{"w1": {8, 2, 3, 3}, "b1": {8}, "slope": {8, 1, 1}, "wa": {5, 8, 1, 1}, "ba": {5}, "wb": {5, 8, 3, 3}, "half": {1}},
 			weights: []string{"w1", "wa", "wb"},
 			outputs: []string{"y", "z", "s"},
-		}, 3},
+		}, 3, nil},
+		{"zero pad folded into conv", nnNet{
+			nodes: []*pb.NodeProto{
+				conv("x", "w1", "b1", "c1"),
+				nnNode("Relu", []string{"c1"}, []string{"r1"}),
+				nnNode("Constant", nil, []string{"pads"}, nnAInts("value_ints", 0, 0, 1, 2, 0, 0, 2, 1)),
+				nnNode("Pad", []string{"r1", "pads"}, []string{"p1"}),
+				conv("p1", "w2", "", "y", nnAInts("pads", 1, 0, 0, 1), nnAInts("strides", 2, 2)),
+			},
+			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {5, 6, 3, 3}},
+			weights: []string{"w1", "w2"},
+			outputs: []string{"y"},
+		}, 2, []string{"OnnxPad", "OnnxConv"}},
 		{"relu batchnorm concat", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
@@ -192,7 +205,7 @@ func TestNNLayout(t *testing.T) {
 				"wa": {3, 6, 1, 1}, "wb": {3, 6, 1, 3}},
 			weights: []string{"w1", "wa", "wb"},
 			outputs: []string{"y", "z"},
-		}, 3},
+		}, 3, nil},
 		{"maxpool indices and global max, folded weights", nnNet{
 			nodes: []*pb.NodeProto{
 				nnNode("Abs", []string{"w1"}, []string{"w1abs"}),
@@ -204,7 +217,7 @@ func TestNNLayout(t *testing.T) {
 			inits:   map[string][]int{"w1": {3, 4, 2, 2}, "b1": {3}},
 			weights: []string{"w1"},
 			outputs: []string{"y", "q"},
-		}, 3},
+		}, 3, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			x := make([]float32, 2*4*11*10)
@@ -220,6 +233,11 @@ func TestNNLayout(t *testing.T) {
 			want, refOps := nnRun(t, ref, refFeeds)
 			if ops["Conv2D"]+ops["DepthwiseConv2dNative"] == 0 || refOps["OnnxConv"] == 0 {
 				t.Fatalf("fast path ops %v, reference ops %v: the paths are not the ones under test", ops, refOps)
+			}
+			for _, op := range tt.gone {
+				if ops[op] != 0 {
+					t.Errorf("the fast path runs %s (ops %v)", op, ops)
+				}
 			}
 			if n := ops["Transpose"]; n > tt.transposes {
 				t.Errorf("the fast path runs %d transposes, want at most %d (ops %v)", n, tt.transposes, ops)
