@@ -31,3 +31,25 @@ func BenchmarkOnnxConv(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOnnxPoolNHWC compares the ONNX average pool's channels-last
+// form with TensorFlow's AvgPool on a 3×3 window over 64 channels.
+func BenchmarkOnnxPoolNHWC(b *testing.B) {
+	x := randF32(newRand(2), 1, 56, 56, 64)
+	b.Run("OnnxAveragePool", func(b *testing.B) {
+		k := build(b, "OnnxAveragePool", attrs{"_nhwc": 1, "kernel_shape": []int64{3, 3}, "auto_pad": "SAME_UPPER"}, 1)
+		for b.Loop() {
+			if _, err := k.Compute(b.Context(), []*tensor.Tensor{x}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AvgPool", func(b *testing.B) {
+		k := build(b, "AvgPool", attrs{"ksize": []int64{1, 3, 3, 1}, "strides": []int64{1, 1, 1, 1}, "padding": "SAME"}, 1)
+		for b.Loop() {
+			if _, err := k.Compute(b.Context(), []*tensor.Tensor{x}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
