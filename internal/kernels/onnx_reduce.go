@@ -290,43 +290,35 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 			return res, nil
 		}
 	}
-	v, _ := rdF64(x)
 	acc := make([]float64, keep.NumElements())
-	init := 0.0
-	var f func(a, v float64, i int) float64
+	init, kind := 0.0, rdKSum
 	switch op {
 	case "Sum", "Mean", "LogSum":
-		f = func(a, v float64, _ int) float64 { return a + v }
 	case "SumSquare", "L2":
-		f = func(a, v float64, _ int) float64 { return a + v*v }
+		kind = rdKSq
 	case "L1":
-		f = func(a, v float64, _ int) float64 { return a + math.Abs(v) }
+		kind = rdKAbs
 	case "Prod":
-		init = 1
-		f = func(a, v float64, _ int) float64 { return a * v }
+		init, kind = 1, rdKProd
 	case "Max", "LogSumExp":
-		init = math.Inf(-1)
-		f = func(a, v float64, _ int) float64 {
-			if v > a || math.IsNaN(v) {
-				return v
-			}
-			return a
-		}
+		init, kind = math.Inf(-1), rdKMax
 	case "Min":
-		init = math.Inf(1)
-		f = func(a, v float64, _ int) float64 {
-			if v < a || math.IsNaN(v) {
-				return v
-			}
-			return a
-		}
+		init, kind = math.Inf(1), rdKMin
 	default:
 		return nil, errorf("unknown reduction %s", op)
 	}
 	for i := range acc {
 		acc[i] = init
 	}
-	rdFold(v, x.Shape(), keep, acc, f)
+	switch d := x.Data().(type) {
+	case []float32:
+		rdAccum(d, x.Shape(), keep, acc, kind)
+	case []float64:
+		rdAccum(d, x.Shape(), keep, acc, kind)
+	default:
+		v, _ := rdF64(x)
+		rdAccum(v, x.Shape(), keep, acc, kind)
+	}
 	switch op {
 	case "Mean":
 		for i := range acc {
@@ -341,6 +333,7 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 			acc[i] = math.Log(acc[i])
 		}
 	case "LogSumExp":
+		v, _ := rdF64(x)
 		m := acc
 		sum := make([]float64, len(m))
 		rdFold(v, x.Shape(), keep, sum, func(a, v float64, i int) float64 {
@@ -370,6 +363,83 @@ func rdReduce(ctx context.Context, op string, x *tensor.Tensor, mask []bool, kee
 		}
 	}
 	return rdStore(ctx, x.DType(), outShape, acc), nil
+}
+
+// The accumulations of rdAccum.
+const (
+	rdKSum = iota
+	rdKSq
+	rdKAbs
+	rdKProd
+	rdKMax // NaN wins
+	rdKMin // NaN wins
+)
+
+// rdAccum folds x (of shape in) into acc, laid out in the kept shape keep,
+// in float64. A run that reduces into one slot is a tight loop.
+func rdAccum[T rdNum](x []T, in, keep tensor.Shape, acc []float64, kind int) {
+	forEachRun(in, []tensor.Shape{keep}, func(xo int, offs []int, cnt int, steps []int) {
+		o, st := offs[0], steps[0]
+		src := x[xo : xo+cnt]
+		if st == 0 {
+			acc[o] = rdRun(src, acc[o], kind)
+			return
+		}
+		for j, v := range src {
+			i := o + j*st
+			acc[i] = rdStep(acc[i], float64(v), kind)
+		}
+	})
+}
+
+// rdRun folds src into a.
+func rdRun[T rdNum](src []T, a float64, kind int) float64 {
+	switch kind {
+	case rdKSum:
+		for _, v := range src {
+			a += float64(v)
+		}
+	case rdKSq:
+		for _, v := range src {
+			a += float64(v) * float64(v)
+		}
+	case rdKAbs:
+		for _, v := range src {
+			a += math.Abs(float64(v))
+		}
+	case rdKProd:
+		for _, v := range src {
+			a *= float64(v)
+		}
+	default:
+		for _, v := range src {
+			a = rdStep(a, float64(v), kind)
+		}
+	}
+	return a
+}
+
+// rdStep folds one value into a.
+func rdStep(a, v float64, kind int) float64 {
+	switch kind {
+	case rdKSum:
+		return a + v
+	case rdKSq:
+		return a + v*v
+	case rdKAbs:
+		return a + math.Abs(v)
+	case rdKProd:
+		return a * v
+	case rdKMax:
+		if v > a || v != v {
+			return v
+		}
+	case rdKMin:
+		if v < a || v != v {
+			return v
+		}
+	}
+	return a
 }
 
 // rdReduceInt computes the reductions that stay in the integers exactly,

@@ -183,37 +183,55 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 			statShape[d] = 1
 		}
 		mean, inv := make([]float64, outer), make([]float64, outer)
-		v, _ := rdF64(x)
-		y := make([]float64, len(v))
-		for i := 0; i < outer; i++ {
-			row := v[i*cnt : (i+1)*cnt]
-			m := 0.0
-			for _, e := range row {
-				m += e
-			}
-			m /= float64(cnt)
-			va := 0.0
-			for _, e := range row {
-				va += (e - m) * (e - m)
-			}
-			va /= float64(cnt)
-			is := 1 / math.Sqrt(va+eps)
-			mean[i], inv[i] = m, is
-			dst := y[i*cnt : (i+1)*cnt]
-			for j, e := range row {
-				r := (e - m) * is * scale[j]
-				if bias != nil {
-					r += bias[j]
-				}
-				dst[j] = r
-			}
+		if bias == nil {
+			bias = make([]float64, cnt)
+		}
+		var y *tensor.Tensor
+		switch x.DType() {
+		case tensor.Float32:
+			var o []float32
+			y, o = NewLikeCtx[float32](ctx, tensor.Float32, s)
+			rdLayerNormRows(x.Float32s(), o, cnt, scale, bias, eps, mean, inv)
+		case tensor.Float64:
+			var o []float64
+			y, o = NewLikeCtx[float64](ctx, tensor.Float64, s)
+			rdLayerNormRows(x.Float64s(), o, cnt, scale, bias, eps, mean, inv)
+		default:
+			v, _ := rdF64(x)
+			o := make([]float64, len(v))
+			rdLayerNormRows(v, o, cnt, scale, bias, eps, mean, inv)
+			y = rdStore(ctx, x.DType(), s, o)
 		}
 		return []*tensor.Tensor{
-			rdStore(ctx, x.DType(), s, y),
+			y,
 			rdStore(ctx, stash, statShape, mean),
 			rdStore(ctx, stash, statShape, inv),
 		}, nil
 	}), nil
+}
+
+// rdLayerNormRows normalizes each row of cnt elements of x into y,
+// recording its mean and inverse standard deviation.
+func rdLayerNormRows[T Float](x, y []T, cnt int, scale, bias []float64, eps float64, mean, inv []float64) {
+	for i := range mean {
+		row, dst := x[i*cnt:(i+1)*cnt], y[i*cnt:(i+1)*cnt]
+		m := 0.0
+		for _, e := range row {
+			m += float64(e)
+		}
+		m /= float64(cnt)
+		va := 0.0
+		for _, e := range row {
+			d := float64(e) - m
+			va += d * d
+		}
+		va /= float64(cnt)
+		is := 1 / math.Sqrt(va+eps)
+		mean[i], inv[i] = m, is
+		for j, e := range row {
+			dst[j] = T((float64(e)-m)*is*scale[j] + bias[j])
+		}
+	}
 }
 
 // rdChannelVec reads a per-channel input of BatchNormalization or
@@ -275,9 +293,10 @@ func rdBuildBatchNorm(n Node) (Kernel, error) {
 			group = func(off int) int { return off }
 		}
 		sample := c * inner
-		v, _ := rdF64(x)
+		var v []float64
 		var runMean, runVar []float64
 		if training {
+			v, _ = rdF64(x)
 			bm, bv := make([]float64, per), make([]float64, per)
 			cnts := make([]float64, per)
 			for b := 0; b < nb; b++ {
@@ -310,14 +329,25 @@ func rdBuildBatchNorm(n Node) (Kernel, error) {
 			a[g] = scale[g] / math.Sqrt(vari[g]+eps)
 			sh[g] = bias[g] - mean[g]*a[g]
 		}
-		y := make([]float64, len(v))
-		for b := 0; b < nb; b++ {
-			for off := 0; off < sample; off++ {
-				g := group(off)
-				y[b*sample+off] = v[b*sample+off]*a[g] + sh[g]
+		var y *tensor.Tensor
+		switch x.DType() {
+		case tensor.Float32:
+			var o []float32
+			y, o = NewLikeCtx[float32](ctx, tensor.Float32, x.Shape())
+			rdAffine(x.Float32s(), o, nb, sample, inner, spatial, a, sh)
+		case tensor.Float64:
+			var o []float64
+			y, o = NewLikeCtx[float64](ctx, tensor.Float64, x.Shape())
+			rdAffine(x.Float64s(), o, nb, sample, inner, spatial, a, sh)
+		default:
+			if v == nil {
+				v, _ = rdF64(x)
 			}
+			o := make([]float64, len(v))
+			rdAffine(v, o, nb, sample, inner, spatial, a, sh)
+			y = rdStore(ctx, x.DType(), x.Shape(), o)
 		}
-		out := []*tensor.Tensor{rdStore(ctx, x.DType(), x.Shape(), y)}
+		out := []*tensor.Tensor{y}
 		if training {
 			out = append(out,
 				rdStore(ctx, in[3].DType(), in[3].Shape(), runMean),
@@ -325,6 +355,28 @@ func rdBuildBatchNorm(n Node) (Kernel, error) {
 		}
 		return out, nil
 	}), nil
+}
+
+// rdAffine sets y = x·a + sh over nb samples of sample elements, the
+// coefficients per channel (inner elements each) when spatial, else per
+// element of a sample.
+func rdAffine[T Float](x, y []T, nb, sample, inner int, spatial bool, a, sh []float64) {
+	for b := 0; b < nb; b++ {
+		xs, ys := x[b*sample:(b+1)*sample], y[b*sample:(b+1)*sample]
+		if !spatial {
+			for i, e := range xs {
+				ys[i] = T(float64(e)*a[i] + sh[i])
+			}
+			continue
+		}
+		for g := range a {
+			ag, sg := a[g], sh[g]
+			src, dst := xs[g*inner:(g+1)*inner], ys[g*inner:(g+1)*inner]
+			for i, e := range src {
+				dst[i] = T(float64(e)*ag + sg)
+			}
+		}
+	}
 }
 
 // rdBuildInstanceNorm makes ONNX InstanceNormalization: each channel of

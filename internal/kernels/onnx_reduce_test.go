@@ -307,3 +307,36 @@ func TestRdMT(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRdOnnx(b *testing.B) {
+	r := newRand(1)
+	x := randF32(r, 128, 768)
+	w := randF32(r, 768)
+	img := randF32(r, 1, 64, 56, 56)
+	c := randF32(r, 64)
+	v := tensor.MustFromSlice(tensor.Shape{64}, make([]float32, 64))
+	for i := range v.Float32s() {
+		v.Float32s()[i] = 1
+	}
+	cases := []struct {
+		name string
+		op   string
+		at   attrs
+		in   []*tensor.Tensor
+	}{
+		{"ReduceMean_128x768_last", "OnnxReduceMean", attrs{"axes": []int64{-1}}, []*tensor.Tensor{x}},
+		{"LayerNorm_128x768", "OnnxLayerNormalization", attrs{}, []*tensor.Tensor{x, w, w}},
+		{"Softmax11_128x768", "OnnxSoftmax", attrs{"_opset": 11, "axis": 1}, []*tensor.Tensor{x}},
+		{"BatchNorm_64x56x56", "OnnxBatchNormalization", attrs{}, []*tensor.Tensor{img, c, c, c, v}},
+	}
+	for _, cs := range cases {
+		b.Run(cs.name, func(b *testing.B) {
+			k := build(b, cs.op, cs.at, len(cs.in))
+			for b.Loop() {
+				if _, err := k.Compute(context.Background(), cs.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
