@@ -206,6 +206,18 @@ func clearData(t *tensor.Tensor) {
 		clear(d)
 	case [][]byte:
 		clear(d)
+	case []int16:
+		clear(d)
+	case []uint16:
+		clear(d)
+	case []uint32:
+		clear(d)
+	case []uint64:
+		clear(d)
+	case []tensor.F16:
+		clear(d)
+	case []tensor.BF16:
+		clear(d)
 	}
 }
 
@@ -229,6 +241,18 @@ func scratch[T any](ctx context.Context, n int) []T {
 		dt = tensor.Int64
 	case bool:
 		dt = tensor.Bool
+	case int16:
+		dt = tensor.Int16
+	case uint16:
+		dt = tensor.Uint16
+	case uint32:
+		dt = tensor.Uint32
+	case uint64:
+		dt = tensor.Uint64
+	case tensor.F16:
+		dt = tensor.Float16
+	case tensor.BF16:
+		dt = tensor.BFloat16
 	}
 	if dt == tensor.Invalid || AllocatorFrom(ctx) == nil {
 		return make([]T, n)

@@ -40,6 +40,18 @@ func (p *poisonAllocator) Alloc(dt tensor.DType, shape tensor.Shape) *tensor.Ten
 		fillAll(d, true)
 	case [][]byte:
 		fillAll(d, []byte("poison"))
+	case []int16:
+		fillAll(d, -0x5a5b)
+	case []uint16:
+		fillAll(d, 0xa5a5)
+	case []uint32:
+		fillAll(d, 0xa5a5a5a5)
+	case []uint64:
+		fillAll(d, 0xa5a5a5a5a5a5a5a5)
+	case []tensor.F16:
+		fillAll(d, 0x7e5a) // a NaN
+	case []tensor.BF16:
+		fillAll(d, 0x7fa5) // a NaN
 	}
 	return t
 }
@@ -93,6 +105,18 @@ func tensorEqualInts(a, b *tensor.Tensor) bool {
 		return equalSlices(x, b.Int64s())
 	case []bool:
 		return equalSlices(x, b.Bools())
+	case []int16:
+		return equalSlices(x, b.Int16s())
+	case []uint16:
+		return equalSlices(x, b.Uint16s())
+	case []uint32:
+		return equalSlices(x, b.Uint32s())
+	case []uint64:
+		return equalSlices(x, b.Uint64s())
+	case []tensor.F16:
+		return equalSlices(x, b.Float16s())
+	case []tensor.BF16:
+		return equalSlices(x, b.BFloat16s())
 	}
 	return false
 }

@@ -136,6 +136,8 @@ func intPow(x, y int64) (int64, bool) {
 
 func init() {
 	for op, def := range binaryDefs {
+		def.types = dtWiden(def.types)
+		unsigned := dtUnsigned[op]
 		Register(op, func(n Node) (Kernel, error) {
 			if err := checkTypeAttr(n, "T", def.types...); err != nil {
 				return nil, err
@@ -168,6 +170,18 @@ func init() {
 					res, ok = binaryInt[int32](ctx, in[0], in[1], out, def.integer)
 				case tensor.Int64:
 					res, ok = binaryInt[int64](ctx, in[0], in[1], out, def.integer)
+				case tensor.Int16:
+					res, ok = binaryInt[int16](ctx, in[0], in[1], out, def.integer)
+				case tensor.Uint16:
+					res, ok = binaryInt[uint16](ctx, in[0], in[1], out, def.integer)
+				case tensor.Uint32:
+					res, ok = binaryInt[uint32](ctx, in[0], in[1], out, def.integer)
+				case tensor.Uint64:
+					res, ok = binaryUint64(ctx, in[0], in[1], out, def.integer, unsigned)
+				case tensor.Float16:
+					res = binaryHalf[tensor.F16](ctx, in[0], in[1], out, def.float)
+				case tensor.BFloat16:
+					res = binaryHalf[tensor.BF16](ctx, in[0], in[1], out, def.float)
 				}
 				if !ok {
 					return nil, n.Errorf(ErrInvalidArgument, "%s", def.intErr)

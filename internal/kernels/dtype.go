@@ -2,9 +2,12 @@ package kernels
 
 import "inferd/internal/tensor"
 
-// Real is the set of numeric Go element types a tensor can hold.
+// Real is the set of numeric Go element types a tensor can hold, except
+// tensor.F16 and tensor.BF16, whose arithmetic goes through float32. The
+// later integer types are listed without ~ so that F16 and BF16 (uint16
+// underneath) stay out.
 type Real interface {
-	~float32 | ~float64 | ~int8 | ~uint8 | ~int32 | ~int64
+	~float32 | ~float64 | ~int8 | ~uint8 | ~int32 | ~int64 | int16 | uint16 | uint32 | uint64
 }
 
 // Float is the set of floating point element types.
@@ -12,7 +15,7 @@ type Float interface{ ~float32 | ~float64 }
 
 // Integer is the set of integer element types.
 type Integer interface {
-	~int8 | ~uint8 | ~int32 | ~int64
+	~int8 | ~uint8 | ~int32 | ~int64 | int16 | uint16 | uint32 | uint64
 }
 
 // Slice returns t's backing slice as []T; it panics when T does not match

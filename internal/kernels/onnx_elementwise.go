@@ -225,10 +225,10 @@ func ewBuildPow(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x, y := in[0], in[1]
-		if err := checkDType(n, "base", x, numericTypes...); err != nil {
+		if err := checkDType(n, "base", x, ewPowTypes...); err != nil {
 			return nil, err
 		}
-		if err := checkDType(n, "exponent", y, numericTypes...); err != nil {
+		if err := checkDType(n, "exponent", y, ewPowTypes...); err != nil {
 			return nil, err
 		}
 		out, err := BroadcastShape(x.Shape(), y.Shape())
@@ -237,7 +237,7 @@ func ewBuildPow(n Node) (Kernel, error) {
 		}
 		yf := ewFloat64s(y)
 		var yi []int64
-		if !isFloat(y.DType()) {
+		if !isFloat(y.DType()) && !dtIsHalf(y.DType()) {
 			yi, _ = ewInt64s(y)
 		}
 		var res *tensor.Tensor
@@ -254,9 +254,34 @@ func ewBuildPow(n Node) (Kernel, error) {
 			res = ewPowInt[int32](ctx, x, y.Shape(), yf, yi, out)
 		case tensor.Int64:
 			res = ewPowInt[int64](ctx, x, y.Shape(), yf, yi, out)
+		case tensor.Int16:
+			res = ewPowInt[int16](ctx, x, y.Shape(), yf, yi, out)
+		case tensor.Uint16:
+			res = ewPowInt[uint16](ctx, x, y.Shape(), yf, yi, out)
+		case tensor.Uint32:
+			res = ewPowInt[uint32](ctx, x, y.Shape(), yf, yi, out)
+		case tensor.Uint64:
+			res = ewPowInt[uint64](ctx, x, y.Shape(), yf, yi, out)
+		case tensor.Float16:
+			res = dtPowHalf[tensor.F16](ctx, x, y.Shape(), yf, out)
+		case tensor.BFloat16:
+			res = dtPowHalf[tensor.BF16](ctx, x, y.Shape(), yf, out)
 		}
 		return single(res), nil
 	}), nil
+}
+
+// ewPowTypes are the base and exponent dtypes Pow takes.
+var ewPowTypes = dtWiden(numericTypes)
+
+// dtPowHalf raises 16-bit float bases in float64, rounding once.
+func dtPowHalf[T dtHalf](ctx context.Context, x *tensor.Tensor, ys tensor.Shape, y []float64, out tensor.Shape) *tensor.Tensor {
+	to, from := dtHalfCodec[T]()
+	res, o := NewLikeCtx[T](ctx, x.DType(), out)
+	broadcastBinary(out, x.Shape(), ys, Slice[T](x), y, o, func(a T, b float64) T {
+		return from(math.Pow(float64(to(a)), b))
+	})
+	return res
 }
 
 func ewPowFloat[T Float](ctx context.Context, x *tensor.Tensor, ys tensor.Shape, y []float64, out tensor.Shape) *tensor.Tensor {
@@ -315,6 +340,16 @@ func ewFloat64s(t *tensor.Tensor) []float64 {
 		return ewConvert[int32, float64](v)
 	case []int64:
 		return ewConvert[int64, float64](v)
+	case []int16:
+		return ewConvert[int16, float64](v)
+	case []uint16:
+		return ewConvert[uint16, float64](v)
+	case []uint32:
+		return ewConvert[uint32, float64](v)
+	case []uint64:
+		return ewConvert[uint64, float64](v)
+	case []tensor.F16, []tensor.BF16:
+		return dtHalfFloat64s(t)
 	}
 	return nil
 }
@@ -330,6 +365,14 @@ func ewInt64s(t *tensor.Tensor) ([]int64, bool) {
 		return ewConvert[uint8, int64](v), true
 	case []int32:
 		return ewConvert[int32, int64](v), true
+	case []int16:
+		return ewConvert[int16, int64](v), true
+	case []uint16:
+		return ewConvert[uint16, int64](v), true
+	case []uint32:
+		return ewConvert[uint32, int64](v), true
+	case []uint64: // as their bit patterns
+		return ewConvert[uint64, int64](v), true
 	}
 	return nil, false
 }
@@ -344,8 +387,8 @@ func ewConvert[S, D Real](s []S) []D {
 
 // ewBuildBitShift makes BitShift(x, y) with direction "LEFT" or "RIGHT":
 // each element of x shifted by the matching element of y, both of one
-// unsigned dtype (the engine's is uint8; signed integers shift their bit
-// patterns as unsigned); a shift by the width or more gives 0.
+// unsigned dtype (uint8, uint16, uint32 or uint64; signed integers shift
+// their bit patterns as unsigned); a shift by the width or more gives 0.
 func ewBuildBitShift(n Node) (Kernel, error) {
 	dir := attrString(n, "direction", "")
 	if dir != "LEFT" && dir != "RIGHT" {
@@ -353,7 +396,7 @@ func ewBuildBitShift(n Node) (Kernel, error) {
 	}
 	left := dir == "LEFT"
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkBinary(n, in, intTypes); err != nil {
+		if err := checkBinary(n, in, ewShiftTypes); err != nil {
 			return nil, err
 		}
 		out, err := BroadcastShape(in[0].Shape(), in[1].Shape())
@@ -370,12 +413,23 @@ func ewBuildBitShift(n Node) (Kernel, error) {
 			res = ewShift[int32, uint32](ctx, in[0], in[1], out, left)
 		case tensor.Int64:
 			res = ewShift[int64, uint64](ctx, in[0], in[1], out, left)
+		case tensor.Uint16:
+			res = ewShift[uint16, uint16](ctx, in[0], in[1], out, left)
+		case tensor.Uint32:
+			res = ewShift[uint32, uint32](ctx, in[0], in[1], out, left)
+		case tensor.Uint64:
+			res = ewShift[uint64, uint64](ctx, in[0], in[1], out, left)
+		case tensor.Int16:
+			res = ewShift[int16, uint16](ctx, in[0], in[1], out, left)
 		}
 		return single(res), nil
 	}), nil
 }
 
-func ewShift[T Integer, U uint8 | uint32 | uint64](ctx context.Context, a, b *tensor.Tensor, out tensor.Shape, left bool) *tensor.Tensor {
+// ewShiftTypes are the dtypes BitShift takes.
+var ewShiftTypes = dtWiden(intTypes)
+
+func ewShift[T Integer, U uint8 | uint16 | uint32 | uint64](ctx context.Context, a, b *tensor.Tensor, out tensor.Shape, left bool) *tensor.Tensor {
 	res, o := NewLikeCtx[T](ctx, a.DType(), out)
 	broadcastBinary(out, a.Shape(), b.Shape(), Slice[T](a), Slice[T](b), o, func(x, y T) T {
 		s := uint64(U(y))
@@ -393,9 +447,9 @@ func ewShift[T Integer, U uint8 | uint32 | uint64](ctx context.Context, a, b *te
 // Mean takes floating point inputs only.
 func ewBuildVariadic(op string) Builder {
 	return func(n Node) (Kernel, error) {
-		allowed := numericTypes
+		allowed := dtWiden(numericTypes)
 		if op == "Mean" {
-			allowed = floatTypes
+			allowed = dtWiden(floatTypes)
 		}
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if len(in) == 0 {
@@ -432,6 +486,18 @@ func ewBuildVariadic(op string) Builder {
 				res = ewFold[int32](ctx, op, in, out)
 			case tensor.Int64:
 				res = ewFold[int64](ctx, op, in, out)
+			case tensor.Int16:
+				res = ewFold[int16](ctx, op, in, out)
+			case tensor.Uint16:
+				res = ewFold[uint16](ctx, op, in, out)
+			case tensor.Uint32:
+				res = ewFold[uint32](ctx, op, in, out)
+			case tensor.Uint64:
+				res = ewFold[uint64](ctx, op, in, out)
+			case tensor.Float16:
+				res = dtFoldHalf[tensor.F16](ctx, op, in, out)
+			case tensor.BFloat16:
+				res = dtFoldHalf[tensor.BF16](ctx, op, in, out)
 			}
 			return single(res), nil
 		}), nil
@@ -458,6 +524,36 @@ func ewFold[T Real](ctx context.Context, op string, in []*tensor.Tensor, out ten
 		k := T(len(in))
 		for i := range o {
 			o[i] /= k
+		}
+	}
+	return res
+}
+
+// dtFoldHalf is ewFold for the 16-bit floats: each pairwise step (and
+// Mean's division) computes in float32 and rounds to T, as NumPy's
+// float16 arithmetic does.
+func dtFoldHalf[T dtHalf](ctx context.Context, op string, in []*tensor.Tensor, out tensor.Shape) *tensor.Tensor {
+	to, from := dtHalfCodec[T]()
+	var f func(a, b float32) float32
+	switch op {
+	case "Max":
+		f = func(a, b float32) float32 { return max(a, b) }
+	case "Min":
+		f = func(a, b float32) float32 { return min(a, b) }
+	default:
+		f = func(a, b float32) float32 { return a + b }
+	}
+	res, o := NewLikeCtx[T](ctx, in[0].DType(), out)
+	BroadcastTo(o, out, Slice[T](in[0]), in[0].Shape())
+	for _, t := range in[1:] {
+		broadcastBinary(out, out, t.Shape(), o, Slice[T](t), o, func(a, b T) T {
+			return from(float64(f(to(a), to(b))))
+		})
+	}
+	if op == "Mean" {
+		k := float32(len(in))
+		for i, v := range o {
+			o[i] = from(float64(to(v) / k))
 		}
 	}
 	return res

@@ -12,14 +12,17 @@ func init() {
 }
 
 // castTypes are the dtypes Cast converts between (all pairs).
-var castTypes = []tensor.DType{tensor.Float32, tensor.Float64, tensor.Int8, tensor.Uint8, tensor.Int32, tensor.Int64, tensor.Bool}
+var castTypes = []tensor.DType{tensor.Float32, tensor.Float64, tensor.Int8, tensor.Uint8, tensor.Int32, tensor.Int64, tensor.Bool,
+	tensor.Int16, tensor.Uint16, tensor.Uint32, tensor.Uint64, tensor.Float16, tensor.BFloat16}
 
 // buildCast: Cast(x) from SrcT to DstT. Conversions follow C++
 // static_cast as TensorFlow's CPU kernels compile it on x86-64: floats
 // truncate toward zero; a NaN or out-of-range float becomes the integer
 // "indefinite" value (the minimum of int32 or int64), and narrower integers
-// take the low bits of the int32 conversion; integers wrap; anything to
-// bool is x != 0.
+// take the low bits of the int32 conversion (uint32 of the int64 one);
+// integers wrap; anything to bool is x != 0. Float16 and bfloat16 convert
+// through their exact float32 values, and to them with one rounding to
+// nearest, ties to even.
 func buildCast(n Node) (Kernel, error) {
 	dst, ok := attrType(n, "DstT")
 	if !ok {
@@ -63,6 +66,26 @@ func castInto(dst, src *tensor.Tensor) bool {
 		return castFromInt(dst, s)
 	case []int64:
 		return castFromInt(dst, s)
+	case []int16:
+		return castFromInt(dst, s)
+	case []uint16:
+		return castFromInt(dst, s)
+	case []uint32:
+		return castFromInt(dst, s)
+	case []uint64:
+		return castFromInt(dst, s)
+	case []tensor.F16:
+		f := make([]float32, len(s))
+		for i, v := range s {
+			f[i] = v.Float32()
+		}
+		return castFromFloat(dst, f)
+	case []tensor.BF16:
+		f := make([]float32, len(s))
+		for i, v := range s {
+			f[i] = v.Float32()
+		}
+		return castFromFloat(dst, f)
 	case []bool:
 		b := make([]uint8, len(s))
 		for i, v := range s {
@@ -105,6 +128,30 @@ func castFromInt[S Integer](dst *tensor.Tensor, s []S) bool {
 		for i, v := range s {
 			d[i] = v != 0
 		}
+	case []int16:
+		for i, v := range s {
+			d[i] = int16(v)
+		}
+	case []uint16:
+		for i, v := range s {
+			d[i] = uint16(v)
+		}
+	case []uint32:
+		for i, v := range s {
+			d[i] = uint32(v)
+		}
+	case []uint64:
+		for i, v := range s {
+			d[i] = uint64(v)
+		}
+	case []tensor.F16:
+		for i, v := range s {
+			d[i] = tensor.F16FromFloat64(float64(v))
+		}
+	case []tensor.BF16:
+		for i, v := range s {
+			d[i] = tensor.BF16FromFloat64(float64(v))
+		}
 	default:
 		return false
 	}
@@ -126,6 +173,16 @@ func floatToInt64(x float64) int64 {
 		return math.MinInt64
 	}
 	return int64(x)
+}
+
+// floatToUint64 is C++'s static_cast<uint64_t> of a double on x86-64:
+// values from 2^63 convert exactly, smaller ones through int64 (so
+// negative ones wrap), and NaN or values out of range give 2^63.
+func floatToUint64(x float64) uint64 {
+	if x >= 1<<63 && x < 1<<64 {
+		return uint64(x)
+	}
+	return uint64(floatToInt64(x))
 }
 
 func castFromFloat[S Float](dst *tensor.Tensor, s []S) bool {
@@ -157,6 +214,30 @@ func castFromFloat[S Float](dst *tensor.Tensor, s []S) bool {
 	case []bool:
 		for i, v := range s {
 			d[i] = v != 0
+		}
+	case []int16:
+		for i, v := range s {
+			d[i] = int16(floatToInt32(float64(v)))
+		}
+	case []uint16:
+		for i, v := range s {
+			d[i] = uint16(floatToInt32(float64(v)))
+		}
+	case []uint32:
+		for i, v := range s {
+			d[i] = uint32(floatToInt64(float64(v)))
+		}
+	case []uint64:
+		for i, v := range s {
+			d[i] = floatToUint64(float64(v))
+		}
+	case []tensor.F16:
+		for i, v := range s {
+			d[i] = tensor.F16FromFloat64(float64(v))
+		}
+	case []tensor.BF16:
+		for i, v := range s {
+			d[i] = tensor.BF16FromFloat64(float64(v))
 		}
 	default:
 		return false

@@ -66,6 +66,18 @@ func asElems(t *tensor.Tensor) elems {
 		return elemSlice[bool](v)
 	case [][]byte:
 		return elemSlice[[]byte](v)
+	case []int16:
+		return elemSlice[int16](v)
+	case []uint16:
+		return elemSlice[uint16](v)
+	case []uint32:
+		return elemSlice[uint32](v)
+	case []uint64:
+		return elemSlice[uint64](v)
+	case []tensor.F16:
+		return elemSlice[tensor.F16](v)
+	case []tensor.BF16:
+		return elemSlice[tensor.BF16](v)
 	}
 	panic(fmt.Sprintf("kernels: no element access for %T", t.Data()))
 }

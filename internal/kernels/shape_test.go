@@ -52,6 +52,30 @@ func layRand(r *rand.Rand, dt tensor.DType, shape ...int) *tensor.Tensor {
 		for i := range v {
 			v[i] = fmt.Appendf(nil, "s%d", r.IntN(1000))
 		}
+	case []int16:
+		for i := range v {
+			v[i] = int16(r.IntN(1<<16) - 1<<15)
+		}
+	case []uint16:
+		for i := range v {
+			v[i] = uint16(r.IntN(1 << 16))
+		}
+	case []uint32:
+		for i := range v {
+			v[i] = r.Uint32()
+		}
+	case []uint64:
+		for i := range v {
+			v[i] = r.Uint64()
+		}
+	case []tensor.F16:
+		for i := range v {
+			v[i] = tensor.F16FromFloat64(r.NormFloat64())
+		}
+	case []tensor.BF16:
+		for i := range v {
+			v[i] = tensor.BF16FromFloat64(r.NormFloat64())
+		}
 	}
 	return t
 }

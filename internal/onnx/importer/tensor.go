@@ -103,6 +103,9 @@ func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
 		if d < 0 || d > math.MaxInt32 {
 			return nil, fmt.Errorf("%w: tensor %q has dimension %d", engine.ErrInvalidModel, tp.GetName(), d)
 		}
+		if d > 0 && n > math.MaxInt32/int(d) {
+			return nil, fmt.Errorf("%w: tensor %q has shape %v, over %d elements", engine.ErrInvalidModel, tp.GetName(), tp.GetDims(), math.MaxInt32)
+		}
 		shape[i] = int(d)
 		n *= int(d)
 	}
@@ -114,10 +117,15 @@ func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
 		}
 		hasRaw = true
 	}
-	t := tensor.New(dt, shape)
 	bad := func(have int) error {
 		return fmt.Errorf("%w: tensor %q of shape %v holds %d values, want %d", engine.ErrInvalidModel, tp.GetName(), shape, have, n)
 	}
+	// Check the count before allocating, so that a corrupt shape cannot
+	// ask for a huge tensor.
+	if have := dtValueCount(tp, dt, raw, hasRaw); have != n {
+		return nil, bad(have)
+	}
+	t := tensor.New(dt, shape)
 	if dt == tensor.String {
 		s := tp.GetStringData()
 		if len(s) != n {
@@ -242,6 +250,31 @@ func TensorFromProto(tp *pb.TensorProto, dir string) (*tensor.Tensor, error) {
 		}
 	}
 	return t, nil
+}
+
+// dtValueCount is the number of values tp holds for dtype dt: in raw
+// (when hasRaw) or in the typed field dt travels in.
+func dtValueCount(tp *pb.TensorProto, dt tensor.DType, raw []byte, hasRaw bool) int {
+	switch {
+	case dt == tensor.String:
+		return len(tp.GetStringData())
+	case hasRaw:
+		if len(raw)%dt.Size() != 0 {
+			return -1
+		}
+		return len(raw) / dt.Size()
+	}
+	switch dt {
+	case tensor.Float32:
+		return len(tp.GetFloatData())
+	case tensor.Float64:
+		return len(tp.GetDoubleData())
+	case tensor.Int64:
+		return len(tp.GetInt64Data())
+	case tensor.Uint32, tensor.Uint64:
+		return len(tp.GetUint64Data())
+	}
+	return len(tp.GetInt32Data())
 }
 
 // externalData reads the bytes of a tensor stored beside the model.
