@@ -83,4 +83,3 @@ func intValuesInto(buf []int64, t *tensor.Tensor) ([]int64, bool) {
 	}
 	return nil, false
 }
-
