@@ -100,6 +100,12 @@ type arena struct {
 	nres    int              // how much of results this Run used
 	ctx     kernels.RunContext
 	noAlloc kernels.RunContext // for steps whose outputs leave the Run
+	// views are headers ViewDims made over memory the arena does not own
+	// (an input, a constant), kept while Runs keep asking for them: each
+	// is dropped at the end of a Run that did not use it, so that it
+	// holds a request's input no longer than the next Run.
+	views   [4]*tensor.Tensor
+	viewGen [4]uint64
 }
 
 var _ kernels.ReuseAllocator = (*arena)(nil)
@@ -175,18 +181,35 @@ func (a *arena) AllocDims(dt tensor.DType, d kernels.Dims) *tensor.Tensor {
 }
 
 // ViewDims implements kernels.ReuseAllocator: a view of a whole arena
-// tensor shares the headers of its buffer; a view of anything else is a
-// new header.
+// tensor shares the headers of its buffer, and a view of other memory is
+// one of the arena's views when a recent Run made the same.
 func (a *arena) ViewDims(t *tensor.Tensor, d kernels.Dims) *tensor.Tensor {
-	if p := dataAddr(t); p != 0 {
-		a.mu.Lock()
-		if b, ok := a.base[p]; ok && b.live && b.dt == t.DType() {
-			v := b.header(&d, t.Len())
-			a.mu.Unlock()
-			return v
-		}
-		a.mu.Unlock()
+	p := dataAddr(t)
+	if p == 0 {
+		return reshaped(t, &d)
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if b, ok := a.base[p]; ok && b.live && b.dt == t.DType() {
+		return b.header(&d, t.Len())
+	}
+	oldest := 0
+	for i, h := range a.views {
+		if h != nil && dataAddr(h) == p && h.DType() == t.DType() && h.Len() == t.Len() && d.Equal(h.Shape()) {
+			a.viewGen[i] = a.gen
+			return h
+		}
+		if h == nil || a.viewGen[i] < a.viewGen[oldest] {
+			oldest = i
+		}
+	}
+	v := reshaped(t, &d)
+	a.views[oldest], a.viewGen[oldest] = v, a.gen
+	return v
+}
+
+// reshaped is t.Reshaped to d.
+func reshaped(t *tensor.Tensor, d *kernels.Dims) *tensor.Tensor {
 	v, err := t.Reshaped(d.Shape())
 	if err != nil {
 		panic(err) // kernels.View checked the element count
@@ -418,6 +441,11 @@ func (a *arena) endRun() {
 		}
 		clear(free[len(keep):])
 		a.free[dt] = keep
+	}
+	for i := range a.views {
+		if a.viewGen[i] != a.gen {
+			a.views[i] = nil
+		}
 	}
 	a.gen++
 	clear(a.results[:a.nres])

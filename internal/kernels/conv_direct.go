@@ -200,15 +200,26 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 		j.rangeConv(0, n)
 		return
 	}
-	jc := j
-	parallelTiles(ctx, n, func(lo, hi int) { jc.rangeConv(lo, hi) })
+	jp := directJobs.get()
+	*jp = j
+	parallelTiles(ctx, n, (*convTiles)(jp))
+	directJobs.put(jp)
 }
 
-// parallelTiles runs f over [0, n) in several ranges per thread, so that
+// directJobs keeps the directJobs of parallel calls, which the worker
+// pool holds while they run, so that such a call allocates nothing.
+var directJobs freeList[directJob]
+
+// convTiles is a directJob's convolution tiles as a ranger.
+type convTiles directJob
+
+func (j *convTiles) run(lo, hi int) { (*directJob)(j).rangeConv(lo, hi) }
+
+// parallelTiles runs r over [0, n) in several ranges per thread, so that
 // when a thread starts late (the cores are shared) the others take over
 // its share instead of waiting for it. Callers check serial first.
-func parallelTiles(ctx context.Context, n int, f func(lo, hi int)) {
-	parallelDo(min(n, 4*Threads(ctx)), n, f)
+func parallelTiles(ctx context.Context, n int, r ranger) {
+	parallelRunParts(min(n, 4*Threads(ctx)), n, r)
 }
 
 // directJob is one convolution or product through the direct

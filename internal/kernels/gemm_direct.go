@@ -63,9 +63,16 @@ func gemmDirect32(ctx context.Context, dk directKernels, m int, a []float32, lda
 		j.rangeGemm(0, items)
 		return
 	}
-	jc := j
-	parallelTiles(ctx, items, func(lo, hi int) { jc.rangeGemm(lo, hi) })
+	jp := directJobs.get()
+	*jp = j
+	parallelTiles(ctx, items, (*productTiles)(jp))
+	directJobs.put(jp)
 }
+
+// productTiles is a directJob's product items as a ranger.
+type productTiles directJob
+
+func (j *productTiles) run(lo, hi int) { (*directJob)(j).rangeGemm(lo, hi) }
 
 // rangeGemm computes items lo..hi-1 of the product, each one tile of rows
 // by one column panel; j.c is the stride between rows of A (j.x) and

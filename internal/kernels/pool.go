@@ -201,9 +201,16 @@ func maxPoolF32(ctx context.Context, x []float32, batch, c int, sp spatial, g ge
 		j.rows(0, rows)
 		return
 	}
-	jc := j
-	parallelTiles(ctx, rows, func(lo, hi int) { jc.rows(lo, hi) })
+	jp := maxPoolJobs.get()
+	*jp = j
+	parallelTiles(ctx, rows, jp)
+	maxPoolJobs.put(jp)
 }
+
+// maxPoolJobs keeps the maxPoolJobs of parallel calls (see directJobs).
+var maxPoolJobs freeList[maxPoolJob]
+
+func (j *maxPoolJob) run(lo, hi int) { j.rows(lo, hi) }
 
 // maxPoolJob is one float32 max pool, shared read-only by the goroutines
 // that each compute a range of its output rows.
