@@ -19,6 +19,7 @@ func init() {
 	cfOps["OnnxIf"] = cfBuildIf
 	cfOps["OnnxLoop"] = cfBuildLoop
 	cfOps["OnnxScan"] = cfBuildScan
+	cfOps["OnnxSequenceMap"] = cfBuildSequenceMap
 }
 
 // errCF marks a control-flow op's failure on the values it was given.
@@ -432,4 +433,62 @@ func cfStack(ts []*tensor.Tensor, axis int, reverse bool) (*tensor.Tensor, error
 		}
 	}
 	return out, nil
+}
+
+// cfBuildSequenceMap builds ONNX SequenceMap: input 0 is a sequence, the
+// further ONNX inputs sequences of the same length or tensors, then the
+// captured values. The body runs once per element, on element i of each
+// sequence input and the whole of each tensor input, and each of its
+// outputs becomes a sequence of the per-element results.
+func cfBuildSequenceMap(n *graph.Node, fn func(string) (*cfFunc, error)) (kernels.Kernel, error) {
+	capt, err := cfCaptured(n, 1)
+	if err != nil {
+		return nil, err
+	}
+	body, err := fn("body")
+	if err != nil {
+		return nil, err
+	}
+	nin := len(n.Inputs) - capt
+	if body.numIn() != nin+capt {
+		return nil, fmt.Errorf("%w: the body takes %d inputs, want %d", ErrInvalidModel, body.numIn(), nin+capt)
+	}
+	return kernels.KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if in[0] == nil || in[0].DType() != tensor.Sequence {
+			return nil, fmt.Errorf("%w: input 0 is %v, want a sequence", errCF, in[0])
+		}
+		length := len(in[0].Elems())
+		for i, t := range in[1:nin] {
+			if t.DType() == tensor.Sequence && len(t.Elems()) != length {
+				return nil, fmt.Errorf("%w: sequence input %d has %d elements, want %d", errCF, i+1, len(t.Elems()), length)
+			}
+		}
+		args := make([]*tensor.Tensor, body.numIn())
+		copy(args, in)
+		outs := make([]tensor.Seq, body.numOut())
+		for e := 0; e < length; e++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			for i, t := range in[:nin] {
+				if t.DType() == tensor.Sequence {
+					args[i] = t.Elems()[e]
+				}
+			}
+			res, err := body.call(ctx, args)
+			if err != nil {
+				return nil, err
+			}
+			for k, t := range res {
+				// The body may return a value of the caller's arena (a
+				// captured input), which a sequence cannot hold.
+				outs[k] = append(outs[k], t.Clone())
+			}
+		}
+		res := make([]*tensor.Tensor, len(outs))
+		for k, s := range outs {
+			res[k] = tensor.NewSequence(s...)
+		}
+		return res, nil
+	}), nil
 }

@@ -268,20 +268,55 @@ func readTensors(set, prefix string, names []string) (map[string]*tensor.Tensor,
 	files, _ := filepath.Glob(filepath.Join(set, prefix+"_*.pb"))
 	sort.Slice(files, func(i, j int) bool { return fileIndex(files[i]) < fileIndex(files[j]) })
 	out := map[string]*tensor.Tensor{}
+	// A sequence or optional value is a SequenceProto or OptionalProto,
+	// told from a TensorProto by the type the model gives the value at
+	// the file's position.
+	kinds := map[string]*pb.TypeProto{}
+	if data, err := os.ReadFile(filepath.Join(filepath.Dir(set), "model.onnx")); err == nil {
+		var mp pb.ModelProto
+		if proto.Unmarshal(data, &mp) == nil {
+			for _, vi := range append(mp.GetGraph().GetInput(), mp.GetGraph().GetOutput()...) {
+				kinds[vi.GetName()] = vi.GetType()
+			}
+		}
+	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		var tp pb.TensorProto
-		if err := proto.Unmarshal(data, &tp); err != nil {
-			return nil, fmt.Errorf("%s: not a TensorProto (sequence and optional values are not supported): %v", filepath.Base(f), err)
+		var typ *pb.TypeProto
+		if i := fileIndex(f); i < len(names) {
+			typ = kinds[names[i]]
 		}
-		t, err := importer.TensorFromProto(&tp, set)
+		var t *tensor.Tensor
+		var name string
+		switch {
+		case typ.GetSequenceType() != nil:
+			var sp pb.SequenceProto
+			if err := proto.Unmarshal(data, &sp); err != nil {
+				return nil, fmt.Errorf("%s: not a SequenceProto: %v", filepath.Base(f), err)
+			}
+			t, err = importer.SequenceFromProto(&sp, set)
+			name = sp.GetName()
+		case typ.GetOptionalType() != nil:
+			var op pb.OptionalProto
+			if err := proto.Unmarshal(data, &op); err != nil {
+				return nil, fmt.Errorf("%s: not an OptionalProto: %v", filepath.Base(f), err)
+			}
+			t, err = importer.OptionalFromProto(&op, set)
+			name = op.GetName()
+		default:
+			var tp pb.TensorProto
+			if err := proto.Unmarshal(data, &tp); err != nil {
+				return nil, fmt.Errorf("%s: not a TensorProto: %v", filepath.Base(f), err)
+			}
+			t, err = importer.TensorFromProto(&tp, set)
+			name = tp.GetName()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
 		}
-		name := tp.GetName()
 		if i := fileIndex(f); name == "" || !contains(names, name) {
 			if i >= len(names) {
 				return nil, fmt.Errorf("%s: no graph %s at position %d", filepath.Base(f), prefix, i)

@@ -20,6 +20,11 @@ func init() {
 	register("If", cfIf)
 	register("Loop", cfLoop)
 	register("Scan", cfScan)
+	register("SequenceMap", cfSequenceMap)
+	for _, op := range []string{"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase", "SequenceAt",
+		"SequenceLength", "SplitToSequence", "ConcatFromSequence", "Optional", "OptionalHasElement", "OptionalGetElement"} {
+		register(op, kernel)
+	}
 }
 
 // cfFreeNames lists, in order of first use, the names g reads (inputs of
@@ -333,4 +338,88 @@ func cfScan(b *builder, n *node) error {
 	}
 	b.cfEmit(n, "OnnxScan", attrs, ports)
 	return nil
+}
+
+func cfSequenceMap(b *builder, n *node) error {
+	captured, err := b.cfCaptures(n, "body")
+	if err != nil {
+		return err
+	}
+	body, err := b.cfFunction(n, "body", captured)
+	if err != nil {
+		return err
+	}
+	for i := range n.GetInput() {
+		if !n.has(i) {
+			return fmt.Errorf("%w: input %d is absent", engine.ErrInvalidModel, i)
+		}
+	}
+	ports, _ := b.cfPorts(n, 0, captured)
+	attrs := map[string]*tfpb.AttrValue{"_opset": aInt(n.opset), "body": aFunc(body), "captured": aInt(int64(len(captured)))}
+	b.cfEmit(n, "OnnxSequenceMap", attrs, ports)
+	return nil
+}
+
+// SequenceFromProto converts a SequenceProto (as ONNX's test data stores
+// sequence values) into a tensor of dtype Sequence. dir is the directory
+// external tensor data resolves against.
+func SequenceFromProto(sp *pb.SequenceProto, dir string) (*tensor.Tensor, error) {
+	var elems []*tensor.Tensor
+	switch sp.GetElemType() {
+	case int32(pb.SequenceProto_TENSOR), int32(pb.SequenceProto_UNDEFINED):
+		for _, tp := range sp.GetTensorValues() {
+			t, err := TensorFromProto(tp, dir)
+			if err != nil {
+				return nil, err
+			}
+			elems = append(elems, t)
+		}
+	case int32(pb.SequenceProto_SEQUENCE):
+		for _, s := range sp.GetSequenceValues() {
+			t, err := SequenceFromProto(s, dir)
+			if err != nil {
+				return nil, err
+			}
+			elems = append(elems, t)
+		}
+	case int32(pb.SequenceProto_OPTIONAL):
+		for _, o := range sp.GetOptionalValues() {
+			t, err := OptionalFromProto(o, dir)
+			if err != nil {
+				return nil, err
+			}
+			elems = append(elems, t)
+		}
+	default:
+		return nil, fmt.Errorf("%w: sequences of element type %d", engine.ErrUnsupported, sp.GetElemType())
+	}
+	return tensor.NewSequence(elems...), nil
+}
+
+// OptionalFromProto converts an OptionalProto into a tensor of dtype
+// Optional, empty when the proto holds no value.
+func OptionalFromProto(op *pb.OptionalProto, dir string) (*tensor.Tensor, error) {
+	var elem *tensor.Tensor
+	var err error
+	switch op.GetElemType() {
+	case int32(pb.OptionalProto_UNDEFINED):
+	case int32(pb.OptionalProto_TENSOR):
+		if op.GetTensorValue() != nil {
+			elem, err = TensorFromProto(op.GetTensorValue(), dir)
+		}
+	case int32(pb.OptionalProto_SEQUENCE):
+		if op.GetSequenceValue() != nil {
+			elem, err = SequenceFromProto(op.GetSequenceValue(), dir)
+		}
+	case int32(pb.OptionalProto_OPTIONAL):
+		if op.GetOptionalValue() != nil {
+			elem, err = OptionalFromProto(op.GetOptionalValue(), dir)
+		}
+	default:
+		return nil, fmt.Errorf("%w: optionals of element type %d", engine.ErrUnsupported, op.GetElemType())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tensor.NewOptional(elem), nil
 }

@@ -317,6 +317,122 @@ func (TensorProto_DataLocation) EnumDescriptor() ([]byte, []int) {
 	return file_onnx_proto_rawDescGZIP(), []int{6, 1}
 }
 
+type SequenceProto_DataType int32
+
+const (
+	SequenceProto_UNDEFINED     SequenceProto_DataType = 0
+	SequenceProto_TENSOR        SequenceProto_DataType = 1
+	SequenceProto_SPARSE_TENSOR SequenceProto_DataType = 2
+	SequenceProto_SEQUENCE      SequenceProto_DataType = 3
+	SequenceProto_MAP           SequenceProto_DataType = 4
+	SequenceProto_OPTIONAL      SequenceProto_DataType = 5
+)
+
+// Enum value maps for SequenceProto_DataType.
+var (
+	SequenceProto_DataType_name = map[int32]string{
+		0: "UNDEFINED",
+		1: "TENSOR",
+		2: "SPARSE_TENSOR",
+		3: "SEQUENCE",
+		4: "MAP",
+		5: "OPTIONAL",
+	}
+	SequenceProto_DataType_value = map[string]int32{
+		"UNDEFINED":     0,
+		"TENSOR":        1,
+		"SPARSE_TENSOR": 2,
+		"SEQUENCE":      3,
+		"MAP":           4,
+		"OPTIONAL":      5,
+	}
+)
+
+func (x SequenceProto_DataType) Enum() *SequenceProto_DataType {
+	p := new(SequenceProto_DataType)
+	*p = x
+	return p
+}
+
+func (x SequenceProto_DataType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SequenceProto_DataType) Descriptor() protoreflect.EnumDescriptor {
+	return file_onnx_proto_enumTypes[4].Descriptor()
+}
+
+func (SequenceProto_DataType) Type() protoreflect.EnumType {
+	return &file_onnx_proto_enumTypes[4]
+}
+
+func (x SequenceProto_DataType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SequenceProto_DataType.Descriptor instead.
+func (SequenceProto_DataType) EnumDescriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{10, 0}
+}
+
+type OptionalProto_DataType int32
+
+const (
+	OptionalProto_UNDEFINED     OptionalProto_DataType = 0
+	OptionalProto_TENSOR        OptionalProto_DataType = 1
+	OptionalProto_SPARSE_TENSOR OptionalProto_DataType = 2
+	OptionalProto_SEQUENCE      OptionalProto_DataType = 3
+	OptionalProto_MAP           OptionalProto_DataType = 4
+	OptionalProto_OPTIONAL      OptionalProto_DataType = 5
+)
+
+// Enum value maps for OptionalProto_DataType.
+var (
+	OptionalProto_DataType_name = map[int32]string{
+		0: "UNDEFINED",
+		1: "TENSOR",
+		2: "SPARSE_TENSOR",
+		3: "SEQUENCE",
+		4: "MAP",
+		5: "OPTIONAL",
+	}
+	OptionalProto_DataType_value = map[string]int32{
+		"UNDEFINED":     0,
+		"TENSOR":        1,
+		"SPARSE_TENSOR": 2,
+		"SEQUENCE":      3,
+		"MAP":           4,
+		"OPTIONAL":      5,
+	}
+)
+
+func (x OptionalProto_DataType) Enum() *OptionalProto_DataType {
+	p := new(OptionalProto_DataType)
+	*p = x
+	return p
+}
+
+func (x OptionalProto_DataType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OptionalProto_DataType) Descriptor() protoreflect.EnumDescriptor {
+	return file_onnx_proto_enumTypes[5].Descriptor()
+}
+
+func (OptionalProto_DataType) Type() protoreflect.EnumType {
+	return &file_onnx_proto_enumTypes[5]
+}
+
+func (x OptionalProto_DataType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OptionalProto_DataType.Descriptor instead.
+func (OptionalProto_DataType) EnumDescriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{11, 0}
+}
+
 type AttributeProto struct {
 	state         protoimpl.MessageState       `protogen:"open.v1"`
 	Name          string                       `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1213,6 +1329,161 @@ func (x *OperatorSetIdProto) GetVersion() int64 {
 	return 0
 }
 
+// SequenceProto and OptionalProto are ONNX's non-tensor values, as the
+// backend test data stores them (onnx-data.proto); maps and sparse tensors
+// are left out.
+type SequenceProto struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ElemType       int32                  `protobuf:"varint,2,opt,name=elem_type,json=elemType,proto3" json:"elem_type,omitempty"`
+	TensorValues   []*TensorProto         `protobuf:"bytes,3,rep,name=tensor_values,json=tensorValues,proto3" json:"tensor_values,omitempty"`
+	SequenceValues []*SequenceProto       `protobuf:"bytes,5,rep,name=sequence_values,json=sequenceValues,proto3" json:"sequence_values,omitempty"`
+	OptionalValues []*OptionalProto       `protobuf:"bytes,7,rep,name=optional_values,json=optionalValues,proto3" json:"optional_values,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SequenceProto) Reset() {
+	*x = SequenceProto{}
+	mi := &file_onnx_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceProto) ProtoMessage() {}
+
+func (x *SequenceProto) ProtoReflect() protoreflect.Message {
+	mi := &file_onnx_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceProto.ProtoReflect.Descriptor instead.
+func (*SequenceProto) Descriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SequenceProto) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SequenceProto) GetElemType() int32 {
+	if x != nil {
+		return x.ElemType
+	}
+	return 0
+}
+
+func (x *SequenceProto) GetTensorValues() []*TensorProto {
+	if x != nil {
+		return x.TensorValues
+	}
+	return nil
+}
+
+func (x *SequenceProto) GetSequenceValues() []*SequenceProto {
+	if x != nil {
+		return x.SequenceValues
+	}
+	return nil
+}
+
+func (x *SequenceProto) GetOptionalValues() []*OptionalProto {
+	if x != nil {
+		return x.OptionalValues
+	}
+	return nil
+}
+
+type OptionalProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ElemType      int32                  `protobuf:"varint,2,opt,name=elem_type,json=elemType,proto3" json:"elem_type,omitempty"`
+	TensorValue   *TensorProto           `protobuf:"bytes,3,opt,name=tensor_value,json=tensorValue,proto3" json:"tensor_value,omitempty"`
+	SequenceValue *SequenceProto         `protobuf:"bytes,5,opt,name=sequence_value,json=sequenceValue,proto3" json:"sequence_value,omitempty"`
+	OptionalValue *OptionalProto         `protobuf:"bytes,7,opt,name=optional_value,json=optionalValue,proto3" json:"optional_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionalProto) Reset() {
+	*x = OptionalProto{}
+	mi := &file_onnx_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionalProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionalProto) ProtoMessage() {}
+
+func (x *OptionalProto) ProtoReflect() protoreflect.Message {
+	mi := &file_onnx_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionalProto.ProtoReflect.Descriptor instead.
+func (*OptionalProto) Descriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *OptionalProto) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OptionalProto) GetElemType() int32 {
+	if x != nil {
+		return x.ElemType
+	}
+	return 0
+}
+
+func (x *OptionalProto) GetTensorValue() *TensorProto {
+	if x != nil {
+		return x.TensorValue
+	}
+	return nil
+}
+
+func (x *OptionalProto) GetSequenceValue() *SequenceProto {
+	if x != nil {
+		return x.SequenceValue
+	}
+	return nil
+}
+
+func (x *OptionalProto) GetOptionalValue() *OptionalProto {
+	if x != nil {
+		return x.OptionalValue
+	}
+	return nil
+}
+
 type TensorShapeProto_Dimension struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Value:
@@ -1227,7 +1498,7 @@ type TensorShapeProto_Dimension struct {
 
 func (x *TensorShapeProto_Dimension) Reset() {
 	*x = TensorShapeProto_Dimension{}
-	mi := &file_onnx_proto_msgTypes[10]
+	mi := &file_onnx_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1510,7 @@ func (x *TensorShapeProto_Dimension) String() string {
 func (*TensorShapeProto_Dimension) ProtoMessage() {}
 
 func (x *TensorShapeProto_Dimension) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[10]
+	mi := &file_onnx_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1584,7 @@ type TypeProto_Tensor struct {
 
 func (x *TypeProto_Tensor) Reset() {
 	*x = TypeProto_Tensor{}
-	mi := &file_onnx_proto_msgTypes[11]
+	mi := &file_onnx_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1596,7 @@ func (x *TypeProto_Tensor) String() string {
 func (*TypeProto_Tensor) ProtoMessage() {}
 
 func (x *TypeProto_Tensor) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[11]
+	mi := &file_onnx_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1635,7 @@ type TypeProto_Sequence struct {
 
 func (x *TypeProto_Sequence) Reset() {
 	*x = TypeProto_Sequence{}
-	mi := &file_onnx_proto_msgTypes[12]
+	mi := &file_onnx_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1647,7 @@ func (x *TypeProto_Sequence) String() string {
 func (*TypeProto_Sequence) ProtoMessage() {}
 
 func (x *TypeProto_Sequence) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[12]
+	mi := &file_onnx_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1679,7 @@ type TypeProto_Optional struct {
 
 func (x *TypeProto_Optional) Reset() {
 	*x = TypeProto_Optional{}
-	mi := &file_onnx_proto_msgTypes[13]
+	mi := &file_onnx_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1691,7 @@ func (x *TypeProto_Optional) String() string {
 func (*TypeProto_Optional) ProtoMessage() {}
 
 func (x *TypeProto_Optional) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[13]
+	mi := &file_onnx_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1878,35 @@ const file_onnx_proto_rawDesc = "" +
 	"\x05value\"F\n" +
 	"\x12OperatorSetIdProto\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion*\xfe\x01\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xd3\x02\n" +
+	"\rSequenceProto\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\telem_type\x18\x02 \x01(\x05R\belemType\x126\n" +
+	"\rtensor_values\x18\x03 \x03(\v2\x11.onnx.TensorProtoR\ftensorValues\x12<\n" +
+	"\x0fsequence_values\x18\x05 \x03(\v2\x13.onnx.SequenceProtoR\x0esequenceValues\x12<\n" +
+	"\x0foptional_values\x18\a \x03(\v2\x13.onnx.OptionalProtoR\x0eoptionalValues\"]\n" +
+	"\bDataType\x12\r\n" +
+	"\tUNDEFINED\x10\x00\x12\n" +
+	"\n" +
+	"\x06TENSOR\x10\x01\x12\x11\n" +
+	"\rSPARSE_TENSOR\x10\x02\x12\f\n" +
+	"\bSEQUENCE\x10\x03\x12\a\n" +
+	"\x03MAP\x10\x04\x12\f\n" +
+	"\bOPTIONAL\x10\x05\"\xcd\x02\n" +
+	"\rOptionalProto\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\telem_type\x18\x02 \x01(\x05R\belemType\x124\n" +
+	"\ftensor_value\x18\x03 \x01(\v2\x11.onnx.TensorProtoR\vtensorValue\x12:\n" +
+	"\x0esequence_value\x18\x05 \x01(\v2\x13.onnx.SequenceProtoR\rsequenceValue\x12:\n" +
+	"\x0eoptional_value\x18\a \x01(\v2\x13.onnx.OptionalProtoR\roptionalValue\"]\n" +
+	"\bDataType\x12\r\n" +
+	"\tUNDEFINED\x10\x00\x12\n" +
+	"\n" +
+	"\x06TENSOR\x10\x01\x12\x11\n" +
+	"\rSPARSE_TENSOR\x10\x02\x12\f\n" +
+	"\bSEQUENCE\x10\x03\x12\a\n" +
+	"\x03MAP\x10\x04\x12\f\n" +
+	"\bOPTIONAL\x10\x05*\xfe\x01\n" +
 	"\aVersion\x12\x12\n" +
 	"\x0e_START_VERSION\x10\x00\x12\x19\n" +
 	"\x15IR_VERSION_2017_10_10\x10\x01\x12\x19\n" +
@@ -1633,58 +1932,68 @@ func file_onnx_proto_rawDescGZIP() []byte {
 	return file_onnx_proto_rawDescData
 }
 
-var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_onnx_proto_goTypes = []any{
 	(Version)(0),                       // 0: onnx.Version
 	(AttributeProto_AttributeType)(0),  // 1: onnx.AttributeProto.AttributeType
 	(TensorProto_DataType)(0),          // 2: onnx.TensorProto.DataType
 	(TensorProto_DataLocation)(0),      // 3: onnx.TensorProto.DataLocation
-	(*AttributeProto)(nil),             // 4: onnx.AttributeProto
-	(*ValueInfoProto)(nil),             // 5: onnx.ValueInfoProto
-	(*NodeProto)(nil),                  // 6: onnx.NodeProto
-	(*StringStringEntryProto)(nil),     // 7: onnx.StringStringEntryProto
-	(*ModelProto)(nil),                 // 8: onnx.ModelProto
-	(*GraphProto)(nil),                 // 9: onnx.GraphProto
-	(*TensorProto)(nil),                // 10: onnx.TensorProto
-	(*TensorShapeProto)(nil),           // 11: onnx.TensorShapeProto
-	(*TypeProto)(nil),                  // 12: onnx.TypeProto
-	(*OperatorSetIdProto)(nil),         // 13: onnx.OperatorSetIdProto
-	(*TensorShapeProto_Dimension)(nil), // 14: onnx.TensorShapeProto.Dimension
-	(*TypeProto_Tensor)(nil),           // 15: onnx.TypeProto.Tensor
-	(*TypeProto_Sequence)(nil),         // 16: onnx.TypeProto.Sequence
-	(*TypeProto_Optional)(nil),         // 17: onnx.TypeProto.Optional
+	(SequenceProto_DataType)(0),        // 4: onnx.SequenceProto.DataType
+	(OptionalProto_DataType)(0),        // 5: onnx.OptionalProto.DataType
+	(*AttributeProto)(nil),             // 6: onnx.AttributeProto
+	(*ValueInfoProto)(nil),             // 7: onnx.ValueInfoProto
+	(*NodeProto)(nil),                  // 8: onnx.NodeProto
+	(*StringStringEntryProto)(nil),     // 9: onnx.StringStringEntryProto
+	(*ModelProto)(nil),                 // 10: onnx.ModelProto
+	(*GraphProto)(nil),                 // 11: onnx.GraphProto
+	(*TensorProto)(nil),                // 12: onnx.TensorProto
+	(*TensorShapeProto)(nil),           // 13: onnx.TensorShapeProto
+	(*TypeProto)(nil),                  // 14: onnx.TypeProto
+	(*OperatorSetIdProto)(nil),         // 15: onnx.OperatorSetIdProto
+	(*SequenceProto)(nil),              // 16: onnx.SequenceProto
+	(*OptionalProto)(nil),              // 17: onnx.OptionalProto
+	(*TensorShapeProto_Dimension)(nil), // 18: onnx.TensorShapeProto.Dimension
+	(*TypeProto_Tensor)(nil),           // 19: onnx.TypeProto.Tensor
+	(*TypeProto_Sequence)(nil),         // 20: onnx.TypeProto.Sequence
+	(*TypeProto_Optional)(nil),         // 21: onnx.TypeProto.Optional
 }
 var file_onnx_proto_depIdxs = []int32{
 	1,  // 0: onnx.AttributeProto.type:type_name -> onnx.AttributeProto.AttributeType
-	10, // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
-	9,  // 2: onnx.AttributeProto.g:type_name -> onnx.GraphProto
-	10, // 3: onnx.AttributeProto.tensors:type_name -> onnx.TensorProto
-	9,  // 4: onnx.AttributeProto.graphs:type_name -> onnx.GraphProto
-	12, // 5: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
-	4,  // 6: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
-	13, // 7: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
-	9,  // 8: onnx.ModelProto.graph:type_name -> onnx.GraphProto
-	7,  // 9: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	6,  // 10: onnx.GraphProto.node:type_name -> onnx.NodeProto
-	10, // 11: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
-	5,  // 12: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
-	5,  // 13: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
-	5,  // 14: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
-	7,  // 15: onnx.TensorProto.external_data:type_name -> onnx.StringStringEntryProto
+	12, // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
+	11, // 2: onnx.AttributeProto.g:type_name -> onnx.GraphProto
+	12, // 3: onnx.AttributeProto.tensors:type_name -> onnx.TensorProto
+	11, // 4: onnx.AttributeProto.graphs:type_name -> onnx.GraphProto
+	14, // 5: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
+	6,  // 6: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
+	15, // 7: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
+	11, // 8: onnx.ModelProto.graph:type_name -> onnx.GraphProto
+	9,  // 9: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
+	8,  // 10: onnx.GraphProto.node:type_name -> onnx.NodeProto
+	12, // 11: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
+	7,  // 12: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
+	7,  // 13: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
+	7,  // 14: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
+	9,  // 15: onnx.TensorProto.external_data:type_name -> onnx.StringStringEntryProto
 	3,  // 16: onnx.TensorProto.data_location:type_name -> onnx.TensorProto.DataLocation
-	14, // 17: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
-	15, // 18: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
-	16, // 19: onnx.TypeProto.sequence_type:type_name -> onnx.TypeProto.Sequence
-	17, // 20: onnx.TypeProto.optional_type:type_name -> onnx.TypeProto.Optional
-	11, // 21: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
-	12, // 22: onnx.TypeProto.Sequence.elem_type:type_name -> onnx.TypeProto
-	12, // 23: onnx.TypeProto.Optional.elem_type:type_name -> onnx.TypeProto
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	18, // 17: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
+	19, // 18: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
+	20, // 19: onnx.TypeProto.sequence_type:type_name -> onnx.TypeProto.Sequence
+	21, // 20: onnx.TypeProto.optional_type:type_name -> onnx.TypeProto.Optional
+	12, // 21: onnx.SequenceProto.tensor_values:type_name -> onnx.TensorProto
+	16, // 22: onnx.SequenceProto.sequence_values:type_name -> onnx.SequenceProto
+	17, // 23: onnx.SequenceProto.optional_values:type_name -> onnx.OptionalProto
+	12, // 24: onnx.OptionalProto.tensor_value:type_name -> onnx.TensorProto
+	16, // 25: onnx.OptionalProto.sequence_value:type_name -> onnx.SequenceProto
+	17, // 26: onnx.OptionalProto.optional_value:type_name -> onnx.OptionalProto
+	13, // 27: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
+	14, // 28: onnx.TypeProto.Sequence.elem_type:type_name -> onnx.TypeProto
+	14, // 29: onnx.TypeProto.Optional.elem_type:type_name -> onnx.TypeProto
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_onnx_proto_init() }
@@ -1697,7 +2006,7 @@ func file_onnx_proto_init() {
 		(*TypeProto_SequenceType)(nil),
 		(*TypeProto_OptionalType)(nil),
 	}
-	file_onnx_proto_msgTypes[10].OneofWrappers = []any{
+	file_onnx_proto_msgTypes[12].OneofWrappers = []any{
 		(*TensorShapeProto_Dimension_DimValue)(nil),
 		(*TensorShapeProto_Dimension_DimParam)(nil),
 	}
@@ -1706,8 +2015,8 @@ func file_onnx_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_onnx_proto_rawDesc), len(file_onnx_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   14,
+			NumEnums:      6,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
