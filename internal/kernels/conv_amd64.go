@@ -45,3 +45,6 @@ func directAsm(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32
 func directKernelsFor() (k directKernels, ok bool) {
 	return directKernels{asm: haveConvAsm}, haveConvAsm
 }
+
+//go:noescape
+func maxPoolPixels512(dst, src *float32, c, npix, dstStep, srcStep int, offs *int, noffs int)

@@ -315,3 +315,93 @@ store16:
 	VMOVUPS Z11, (DX)
 	VZEROUPPER
 	RET
+
+// func maxPoolPixels512(dst, src *float32, c, npix, dstStep, srcStep int, offs *int, noffs int)
+//
+// maxPoolPixels with AVX-512: for each pixel, 64 channels at a time in
+// four accumulators, then 16 at a time, each over all taps in order; the
+// rest (below 16 channels) is left to the caller, which passes c a
+// multiple of 16. MAXPS with the window value first and the running
+// maximum second is 'if v > d { d = v }' (a NaN, or an equal zero, keeps
+// the running maximum), so the window value is loaded first: as a memory
+// operand it could only come second.
+TEXT ·maxPoolPixels512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ npix+24(FP), R8
+	MOVQ dstStep+32(FP), R9
+	SHLQ $2, R9
+	MOVQ srcStep+40(FP), R10
+	SHLQ $2, R10
+	MOVL $0xff800000, AX
+	MOVQ AX, X15
+	VBROADCASTSS X15, Z15
+
+mzPix:
+	TESTQ R8, R8
+	JEQ   mzDone
+	XORQ  BX, BX // channel offset in bytes
+	MOVQ  c+16(FP), CX
+
+mzCh64:
+	CMPQ     CX, $64
+	JLT      mzCh16
+	VMOVAPS  Z15, Z0
+	VMOVAPS  Z15, Z1
+	VMOVAPS  Z15, Z2
+	VMOVAPS  Z15, Z3
+	MOVQ     offs+48(FP), DX
+	MOVQ     noffs+56(FP), R11
+
+mzTap64:
+	MOVQ    (DX), R12
+	LEAQ    (SI)(R12*4), R12
+	ADDQ    BX, R12
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMAXPS  Z0, Z4, Z0
+	VMAXPS  Z1, Z5, Z1
+	VMAXPS  Z2, Z6, Z2
+	VMAXPS  Z3, Z7, Z3
+	ADDQ    $8, DX
+	DECQ    R11
+	JNE     mzTap64
+	VMOVUPS Z0, (DI)(BX*1)
+	VMOVUPS Z1, 64(DI)(BX*1)
+	VMOVUPS Z2, 128(DI)(BX*1)
+	VMOVUPS Z3, 192(DI)(BX*1)
+	ADDQ    $256, BX
+	SUBQ    $64, CX
+	JMP     mzCh64
+
+mzCh16:
+	CMPQ    CX, $16
+	JLT     mzNext
+	VMOVAPS Z15, Z0
+	MOVQ    offs+48(FP), DX
+	MOVQ    noffs+56(FP), R11
+
+mzTap16:
+	MOVQ    (DX), R12
+	LEAQ    (SI)(R12*4), R12
+	VMOVUPS (R12)(BX*1), Z4
+	VMAXPS  Z0, Z4, Z0
+	ADDQ    $8, DX
+	DECQ    R11
+	JNE     mzTap16
+	VMOVUPS Z0, (DI)(BX*1)
+	ADDQ    $64, BX
+	SUBQ    $16, CX
+	JMP     mzCh16
+
+mzNext:
+	ADDQ R9, DI
+	ADDQ R10, SI
+	DECQ R8
+	JMP  mzPix
+
+mzDone:
+	VZEROUPPER
+	RET

@@ -71,16 +71,21 @@ func TestMaxPoolF32(t *testing.T) {
 	}
 }
 
-// TestMaxPool32Kernels checks the pooling loop against its Go twin on
-// every channel count up to 40.
+// TestMaxPool32Kernels checks the pooling loops against their Go twin on
+// every channel count up to 40 and on wider multiples of 16 (the AVX-512
+// loop's 64- and 16-channel steps).
 func TestMaxPool32Kernels(t *testing.T) {
 	offs := []int{0, 3, 41, 80}
+	widths := []int{48, 64, 80, 128, 144}
 	for c := 1; c <= 40; c++ {
-		src := randSpecialF32(uint64(c), 80+2*50+c)
-		want := make([]float32, 2*60)
-		got := make([]float32, 2*60)
-		maxPool32Go(want, src, c, 2, 60, 50, offs)
-		maxPool32(got, src, c, 2, 60, 50, offs)
+		widths = append(widths, c)
+	}
+	for _, c := range widths {
+		src := randSpecialF32(uint64(c), 80+2*(c+50)+c)
+		want := make([]float32, 2*(c+60))
+		got := make([]float32, 2*(c+60))
+		maxPool32Go(want, src, c, 2, c+60, c+50, offs)
+		maxPool32(got, src, c, 2, c+60, c+50, offs)
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("c=%d: element %d = %v, want %v", c, i, got[i], want[i])
