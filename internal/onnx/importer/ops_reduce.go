@@ -13,7 +13,7 @@ func init() {
 		"ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin",
 		"Hardmax", "LayerNormalization", "InstanceNormalization", "LRN",
 		"MeanVarianceNormalization", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
-		"MatMul", "Det", "Einsum",
+		"Det", "Einsum",
 	} {
 		register(op, kernel)
 	}
@@ -22,6 +22,102 @@ func init() {
 	register("Dropout", rdDropout)
 	register("Gemm", rdGemm)
 	register("BatchNormalization", rdBatchNorm)
+	register("MatMul", rdMatMul)
+	passes = append(passes, rdBiasAddPass)
+}
+
+// rdMatMul converts MatMul: TensorFlow's MatMul (which the engine fuses
+// with a following BiasAdd and activation) when both operands are known
+// to be float matrices, else the ONNX kernel with NumPy's semantics.
+func rdMatMul(b *builder, n *node) error {
+	a, ok := b.in(n, 0)
+	if !ok {
+		return kernel(b, n)
+	}
+	w, ok := b.in(n, 1)
+	if !ok {
+		return kernel(b, n)
+	}
+	if ra, ok := b.rdRank(a, 8); !ok || ra != 2 {
+		return kernel(b, n)
+	}
+	if rw, ok := b.rdRank(w, 8); !ok || rw != 2 {
+		return kernel(b, n)
+	}
+	if !b.rdMaybeFloat(n, 0) || !b.rdMaybeFloat(n, 1) {
+		return kernel(b, n)
+	}
+	b.out(n, 0, graph.Port{Node: b.add(n, "MatMul", nil, a, w)})
+	return nil
+}
+
+// rdRankKeeping are the ops whose output 0 has the rank of their input 0.
+var rdRankKeeping = map[string]bool{
+	"Relu": true, "Relu6": true, "Elu": true, "Selu": true, "Sigmoid": true, "Tanh": true,
+	"Identity": true, "BiasAdd": true, "Softmax": true, "LogSoftmax": true,
+}
+
+// rdRank returns the rank of the value at p when the graph proves it: a
+// constant, a flatten, a reshape to a constant shape, a matrix product, or
+// an op keeping its input's rank applied to one of those (depth bounds the
+// walk).
+func (b *builder) rdRank(p graph.Port, depth int) (int, bool) {
+	n := b.g.Node(p.Node)
+	if n == nil || p.Index != 0 || depth == 0 {
+		return 0, false
+	}
+	switch {
+	case n.Op == "Const":
+		if t := b.consts[n.Name]; t != nil {
+			return t.Rank(), true
+		}
+	case n.Op == OnnxOp("Flatten") || n.Op == "MatMul" || n.Op == OnnxOp("Gemm"):
+		return 2, true
+	case n.Op == OnnxOp("Reshape") && len(n.Inputs) >= 2:
+		if sn := b.g.Node(n.Inputs[1].Node); sn != nil && sn.Op == "Const" && b.consts[sn.Name] != nil {
+			return b.consts[sn.Name].Len(), b.consts[sn.Name].Rank() == 1
+		}
+	case rdRankKeeping[n.Op] && len(n.Inputs) >= 1:
+		return b.rdRank(n.Inputs[0], depth-1)
+	}
+	return 0, false
+}
+
+// rdBiasAddPass turns Add(MatMul, c) (either order), c a float constant
+// row of more than one element, into BiasAdd(MatMul, c as a vector), which
+// the engine fuses into the product: for a 2-D product the two agree.
+func rdBiasAddPass(b *builder) error {
+	for _, n := range b.g.Nodes() {
+		if (n.Op != "Add" && n.Op != "AddV2") || len(n.Inputs) != 2 {
+			continue
+		}
+		for k := 0; k < 2; k++ {
+			mm, cp := n.Inputs[k], n.Inputs[1-k]
+			if mn := b.g.Node(mm.Node); mn == nil || mn.Op != "MatMul" || mm.Index != 0 {
+				continue
+			}
+			cn := b.g.Node(cp.Node)
+			if cn == nil || cn.Op != "Const" || cp.Index != 0 {
+				continue
+			}
+			c := b.consts[cn.Name]
+			if c == nil || c.Len() < 2 || (c.DType() != tensor.Float32 && c.DType() != tensor.Float64) {
+				continue
+			}
+			if s := c.Shape(); !(len(s) == 1 || len(s) == 2 && s[0] == 1) {
+				continue
+			}
+			row, err := c.Reshaped(tensor.Shape{c.Len()})
+			if err != nil {
+				return err
+			}
+			n.Op = "BiasAdd"
+			n.Inputs = []graph.Port{mm, b.constant(row)}
+			n.Attrs = map[string]*tfpb.AttrValue{"T": aType(c.DType()), "data_format": aStr("NHWC")}
+			break
+		}
+	}
+	return nil
 }
 
 // rdBatchNorm converts BatchNormalization. In inference, when its input is
