@@ -186,7 +186,7 @@ type nnConvF interface{ ~float32 | ~float64 | ~int32 }
 // nnConv computes an NCHW convolution: x is [batch, c, g.in...], w is
 // [m, c/group, g.k...] and out, which it overwrites, is [batch, m,
 // g.out...]; bias, when not nil, holds m values.
-func nnConv[T nnConvF](ctx context.Context, x []T, batch, c int, w []T, m, group int, g nnGeom, bias []T, out []T) error {
+func nnConv[T nnConvF](ctx context.Context, x []T, batch, c int, w []T, m, group int, g nnGeom, bias []T, out []T, budget int) error {
 	cg, mg := c/group, m/group
 	inN, outN, kN := nnSize(g.in), nnSize(g.out), nnSize(g.k)
 	for i := range out {
@@ -204,9 +204,9 @@ func nnConv[T nnConvF](ctx context.Context, x []T, batch, c int, w []T, m, group
 	}
 	switch xf := any(x).(type) {
 	case []float32:
-		return nnConvGemm(ctx, xf, batch, c, any(w).([]float32), m, group, inN, outN, taps, nnAnyBias[float32](bias), any(out).([]float32))
+		return nnConvGemm(ctx, xf, batch, c, any(w).([]float32), m, group, inN, outN, taps, nnAnyBias[float32](bias), any(out).([]float32), budget)
 	case []float64:
-		return nnConvGemm(ctx, xf, batch, c, any(w).([]float64), m, group, inN, outN, taps, nnAnyBias[float64](bias), any(out).([]float64))
+		return nnConvGemm(ctx, xf, batch, c, any(w).([]float64), m, group, inN, outN, taps, nnAnyBias[float64](bias), any(out).([]float64), budget)
 	}
 	col := make([]T, outN)
 	for b := 0; b < batch; b++ {
@@ -262,30 +262,35 @@ func nnAnyBias[E any, T any](bias []T) []E {
 // fields are lowered into a (channels·taps)×positions matrix, which the
 // group's weights, an m/group×(channels·taps) matrix, multiply through
 // the engine's GEMM.
-func nnConvGemm[T Float](ctx context.Context, x []T, batch, c int, w []T, m, group, inN, outN int, taps [][]int, bias []T, out []T) error {
+func nnConvGemm[T Float](ctx context.Context, x []T, batch, c int, w []T, m, group, inN, outN int, taps [][]int, bias []T, out []T, budget int) error {
 	cg, mg, kN := c/group, m/group, len(taps)
 	kdim := cg * kN
-	col := scratch[T](ctx, kdim*outN)
+	// The lowered matrix is built a band of output positions at a time.
+	chunk := max(1, min(outN, budget/max(kdim, 1)))
+	col := scratch[T](ctx, kdim*chunk)
 	for b := 0; b < batch; b++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for gi := 0; gi < group; gi++ {
-			for ci := 0; ci < cg; ci++ {
-				xc := x[(b*c+gi*cg+ci)*inN:][:inN]
-				for t, tp := range taps {
-					row := col[(ci*kN+t)*outN:][:outN]
-					for p, src := range tp {
-						if src < 0 {
-							row[p] = 0
-						} else {
-							row[p] = xc[src]
+			for p0 := 0; p0 < outN; p0 += chunk {
+				nc := min(chunk, outN-p0)
+				for ci := 0; ci < cg; ci++ {
+					xc := x[(b*c+gi*cg+ci)*inN:][:inN]
+					for t, tp := range taps {
+						row := col[(ci*kN+t)*nc:][:nc]
+						for p, src := range tp[p0 : p0+nc] {
+							if src < 0 {
+								row[p] = 0
+							} else {
+								row[p] = xc[src]
+							}
 						}
 					}
 				}
+				dst := out[(b*m+gi*mg)*outN+p0:]
+				gemm(ctx, mg, nc, kdim, mat[T]{data: w[gi*mg*kdim:], ld: kdim}, mat[T]{data: col, ld: nc}, dst, outN)
 			}
-			dst := out[(b*m+gi*mg)*outN:][:mg*outN]
-			gemm(ctx, mg, outN, kdim, mat[T]{data: w[gi*mg*kdim:], ld: kdim}, mat[T]{data: col, ld: outN}, dst, outN)
 		}
 		if bias != nil {
 			for mo := 0; mo < m; mo++ {
@@ -298,6 +303,10 @@ func nnConvGemm[T Float](ctx context.Context, x []T, batch, c int, w []T, m, gro
 	}
 	return nil
 }
+
+// nnColBudget bounds the elements of the lowered matrices the ONNX
+// convolutions build at once.
+const nnColBudget = 1 << 20
 
 // nnConvShapes checks a convolution's input and weights (ranks, channel
 // counts against group) and resolves its window.
@@ -350,13 +359,13 @@ func nnBuildConv(n Node) (Kernel, error) {
 			if bias != nil {
 				b = bias.Float32s()
 			}
-			err = nnConv(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), ws[0], group, g, b, out.Float32s())
+			err = nnConv(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), ws[0], group, g, b, out.Float32s(), nnColBudget)
 		} else {
 			var b []float64
 			if bias != nil {
 				b = bias.Float64s()
 			}
-			err = nnConv(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), ws[0], group, g, b, out.Float64s())
+			err = nnConv(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), ws[0], group, g, b, out.Float64s(), nnColBudget)
 		}
 		if err != nil {
 			return nil, err
@@ -438,7 +447,7 @@ func nnTransposeGeometry(n Node, in, k []int) (nnGeom, error) {
 // nnConvTranspose scatters each input element of x [batch, c, g.in...]
 // through the weights w [c, m/group, g.k...] into out [batch, m,
 // g.out...], which it overwrites; bias, when not nil, holds m values.
-func nnConvTranspose[T Float](ctx context.Context, x []T, batch, c int, w []T, m, group int, g nnGeom, bias []T, out []T) error {
+func nnConvTranspose[T Float](ctx context.Context, x []T, batch, c int, w []T, m, group int, g nnGeom, bias []T, out []T, budget int) error {
 	cg, mg := c/group, m/group
 	inN, outN, kN := nnSize(g.in), nnSize(g.out), nnSize(g.k)
 	for i := range out {
@@ -474,22 +483,27 @@ func nnConvTranspose[T Float](ctx context.Context, x []T, batch, c int, w []T, m
 		nnNext(kk, g.k)
 	}
 	mgK := mg * kN
-	col := scratch[T](ctx, mgK*inN)
+	chunk := max(1, min(inN, budget/max(mgK, 1)))
+	col := scratch[T](ctx, mgK*chunk)
 	for b := 0; b < batch; b++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for gi := 0; gi < group; gi++ {
-			// col = W_gᵀ·x_g: row mi·kN+t holds what every input position
-			// sends to output channel mi through tap t.
-			gemm(ctx, mgK, inN, cg, mat[T]{data: w[gi*cg*mgK:], ld: mgK, trans: true}, mat[T]{data: x[(b*c+gi*cg)*inN:], ld: inN}, col, inN)
-			for mi := 0; mi < mg; mi++ {
-				dst := out[(b*m+gi*mg+mi)*outN:][:outN]
-				for t, tp := range taps {
-					row := col[(mi*kN+t)*inN:][:inN]
-					for p, o := range tp {
-						if o >= 0 {
-							dst[o] += row[p]
+			for p0 := 0; p0 < inN; p0 += chunk {
+				nc := min(chunk, inN-p0)
+				// col = W_gᵀ·x_g: row mi·kN+t holds what each input
+				// position of the band sends to output channel mi
+				// through tap t.
+				gemm(ctx, mgK, nc, cg, mat[T]{data: w[gi*cg*mgK:], ld: mgK, trans: true}, mat[T]{data: x[(b*c+gi*cg)*inN+p0:], ld: inN}, col, nc)
+				for mi := 0; mi < mg; mi++ {
+					dst := out[(b*m+gi*mg+mi)*outN:][:outN]
+					for t, tp := range taps {
+						row := col[(mi*kN+t)*nc:][:nc]
+						for p, o := range tp[p0 : p0+nc] {
+							if o >= 0 {
+								dst[o] += row[p]
+							}
 						}
 					}
 				}
@@ -539,13 +553,13 @@ func nnBuildConvTranspose(n Node) (Kernel, error) {
 			if bias != nil {
 				b = bias.Float32s()
 			}
-			err = nnConvTranspose(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), m, group, g, b, out.Float32s())
+			err = nnConvTranspose(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), m, group, g, b, out.Float32s(), nnColBudget)
 		} else {
 			var b []float64
 			if bias != nil {
 				b = bias.Float64s()
 			}
-			err = nnConvTranspose(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), m, group, g, b, out.Float64s())
+			err = nnConvTranspose(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), m, group, g, b, out.Float64s(), nnColBudget)
 		}
 		if err != nil {
 			return nil, err

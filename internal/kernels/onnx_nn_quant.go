@@ -485,7 +485,7 @@ func nnConvInt32(ctx context.Context, n Node, x, w, xzpT, wzpT *tensor.Tensor, b
 	}
 	shape := append(tensor.Shape{xs[0], ws[0]}, g.out...)
 	acc := make([]int32, nnSize([]int(shape)))
-	if err := nnConv(ctx, xv, xs[0], xs[1], wv, ws[0], group, g, bias, acc); err != nil {
+	if err := nnConv(ctx, xv, xs[0], xs[1], wv, ws[0], group, g, bias, acc, nnColBudget); err != nil {
 		return nil, nil, err
 	}
 	return acc, shape, nil

@@ -214,3 +214,90 @@ func TestOnnxConvTransposeGrouped(t *testing.T) {
 	got := run1(t, "OnnxConvTranspose", attrs{"group": group, "strides": []int64{2, 1}, "dilations": []int64{1, 2}, "pads": []int64{1, 0, 0, 2}}, x, wt)
 	assertClose(t, got, tensor.Shape{batch, m, oh, ow}, want, 1e-5)
 }
+
+// TestOnnxConvBands checks that lowering a band of positions at a time
+// (a tiny budget) gives what lowering everything at once does, for 1-D,
+// 2-D and 3-D convolutions and transposed convolutions, and that the
+// integer path (no GEMM) agrees with the float one.
+func TestOnnxConvBands(t *testing.T) {
+	r := newRand(11)
+	for _, tt := range []struct {
+		name   string
+		in, k  []int
+		s, d   []int
+		group  int
+		c, m   int
+		padded bool
+	}{
+		{"1d", []int{13}, []int{3}, []int{2}, []int{1}, 1, 3, 4, true},
+		{"2d grouped", []int{7, 6}, []int{3, 2}, []int{1, 2}, []int{2, 1}, 2, 4, 6, true},
+		{"3d", []int{4, 5, 3}, []int{2, 3, 2}, []int{1, 1, 2}, []int{1, 1, 1}, 1, 2, 3, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rank := len(tt.in)
+			g := nnGeom{in: tt.in, k: tt.k, s: tt.s, d: tt.d, pb: make([]int, rank), pe: make([]int, rank), out: make([]int, rank)}
+			for i := range tt.in {
+				if tt.padded {
+					g.pb[i], g.pe[i] = 1, i%2
+				}
+				g.out[i] = (tt.in[i]+g.pb[i]+g.pe[i]-(tt.k[i]-1)*tt.d[i]-1)/tt.s[i] + 1
+			}
+			const batch = 2
+			xs := append([]int{batch, tt.c}, tt.in...)
+			ws := append([]int{tt.m, tt.c / tt.group}, tt.k...)
+			x, w := nnRandInts(r, nnSize(xs)), nnRandInts(r, nnSize(ws))
+			xf, wf := nnFloat32s(x), nnFloat32s(w)
+			n := batch * tt.m * nnSize(g.out)
+			whole, banded, ints := make([]float32, n), make([]float32, n), make([]int32, n)
+			ctx := t.Context()
+			if err := nnConv(ctx, xf, batch, tt.c, wf, tt.m, tt.group, g, nil, whole, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			if err := nnConv(ctx, xf, batch, tt.c, wf, tt.m, tt.group, g, nil, banded, 7); err != nil {
+				t.Fatal(err)
+			}
+			if err := nnConv(ctx, x, batch, tt.c, w, tt.m, tt.group, g, nil, ints, 7); err != nil {
+				t.Fatal(err)
+			}
+			for i := range whole {
+				if whole[i] != banded[i] || whole[i] != float32(ints[i]) {
+					t.Fatalf("conv element %d: whole %v, banded %v, integer %v", i, whole[i], banded[i], ints[i])
+				}
+			}
+			// The transposed convolution maps the output extents back.
+			tg := nnGeom{in: g.out, k: g.k, s: g.s, d: g.d, pb: g.pb, pe: g.pe, out: g.in}
+			tw := nnFloat32s(nnRandInts(r, tt.m*(tt.c/tt.group)*nnSize(tt.k)))
+			y := nnFloat32s(nnRandInts(r, n))
+			tn := batch * tt.c * nnSize(tt.in)
+			tWhole, tBanded := make([]float32, tn), make([]float32, tn)
+			if err := nnConvTranspose(ctx, y, batch, tt.m, tw, tt.c, tt.group, tg, nil, tWhole, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			if err := nnConvTranspose(ctx, y, batch, tt.m, tw, tt.c, tt.group, tg, nil, tBanded, 5); err != nil {
+				t.Fatal(err)
+			}
+			for i := range tWhole {
+				if tWhole[i] != tBanded[i] {
+					t.Fatalf("transposed element %d: whole %v, banded %v", i, tWhole[i], tBanded[i])
+				}
+			}
+		})
+	}
+}
+
+// nnRandInts returns n small random integers, exact in float32 sums.
+func nnRandInts(r interface{ IntN(int) int }, n int) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(r.IntN(9) - 4)
+	}
+	return out
+}
+
+func nnFloat32s(v []int32) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
