@@ -183,12 +183,13 @@ func TestNNLayout(t *testing.T) {
 				nnNode("Relu", []string{"c1"}, []string{"r1"}),
 				nnNode("Constant", nil, []string{"pads"}, nnAInts("value_ints", 0, 0, 1, 2, 0, 0, 2, 1)),
 				nnNode("Pad", []string{"r1", "pads"}, []string{"p1"}),
-				conv("p1", "w2", "", "y", nnAInts("pads", 1, 0, 0, 1), nnAInts("strides", 2, 2)),
+				conv("p1", "w2", "", "c2", nnAInts("pads", 1, 0, 0, 1), nnAInts("strides", 2, 2)),
+				nnNode("MaxPool", []string{"c2"}, []string{"y"}, nnAInts("kernel_shape", 3, 2), nnAInts("pads", 1, 1, 0, 1)),
 			},
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {5, 6, 3, 3}},
 			weights: []string{"w1", "w2"},
 			outputs: []string{"y"},
-		}, 2, []string{"OnnxPad", "OnnxConv"}},
+		}, 2, []string{"OnnxPad", "OnnxConv", "OnnxMaxPool"}},
 		{"relu batchnorm concat", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
