@@ -223,6 +223,8 @@ const (
 var dtypeEnumNames = map[tensor.DType]string{
 	tensor.Float32: "DT_FLOAT", tensor.Float64: "DT_DOUBLE", tensor.Int8: "DT_INT8", tensor.Uint8: "DT_UINT8",
 	tensor.Int32: "DT_INT32", tensor.Int64: "DT_INT64", tensor.Bool: "DT_BOOL", tensor.String: "DT_STRING",
+	tensor.Int16: "DT_INT16", tensor.Uint16: "DT_UINT16", tensor.Uint32: "DT_UINT32", tensor.Uint64: "DT_UINT64",
+	tensor.Float16: "DT_HALF", tensor.BFloat16: "DT_BFLOAT16",
 }
 
 // debugShape prints a shape as TensorShape::DebugString does: "[2,3]".

@@ -117,8 +117,9 @@ type column struct {
 	set   bool  // shape and size are known
 	f32   []float32
 	f64   []float64
-	i32   []int32 // int8, uint8 and int32, kept as TF keeps int_val
+	i32   []int32 // int8, uint8, int16, uint16 and int32, kept as TF keeps int_val
 	i64   []int64
+	u64   []uint64 // uint32 and uint64
 	b     []bool
 	s     [][]byte
 }
@@ -376,6 +377,8 @@ func (d *document) fill(i int32, level int, shape []int, c *column, count *int) 
 var dtypeNames = map[tensor.DType]string{
 	tensor.Float32: "float", tensor.Float64: "double", tensor.Int8: "int8", tensor.Uint8: "uint8",
 	tensor.Int32: "int32", tensor.Int64: "int64", tensor.Bool: "bool", tensor.String: "string",
+	tensor.Int16: "int16", tensor.Uint16: "uint16", tensor.Uint32: "uint32", tensor.Uint64: "uint64",
+	tensor.Float16: "half", tensor.BFloat16: "bfloat16",
 }
 
 func dtypeName(dt tensor.DType) string {
@@ -431,11 +434,28 @@ func (d *document) addValue(i int32, c *column) *Error {
 			return Errorf(InvalidArgument, "Cannot convert JSON value: %s to double without loss of precision.", d.valueString(i))
 		}
 		c.f64 = append(c.f64, n.float64())
-	case tensor.Int8, tensor.Uint8, tensor.Int32:
+	case tensor.Int8, tensor.Uint8, tensor.Int32, tensor.Int16, tensor.Uint16:
 		if !n.isInt() {
 			return d.typeError(i, c.dtype)
 		}
 		c.i32 = append(c.i32, int32(int64(n.bits)))
+	case tensor.Uint32:
+		if !n.isUint() {
+			return d.typeError(i, c.dtype)
+		}
+		c.u64 = append(c.u64, n.bits)
+	case tensor.Uint64:
+		if !n.isUint64() {
+			return d.typeError(i, c.dtype)
+		}
+		c.u64 = append(c.u64, n.bits)
+	case tensor.Float16, tensor.BFloat16:
+		// TF Serving has no JSON form for these; a number rounds to
+		// the nearest value, as a cast would.
+		if n.kind != kNumber {
+			return d.typeError(i, c.dtype)
+		}
+		c.f64 = append(c.f64, n.float64())
 	case tensor.Int64:
 		if !n.isInt64() {
 			return d.typeError(i, c.dtype)
@@ -496,8 +516,8 @@ func decodeBase64(s []byte) ([]byte, bool) {
 	return out[:n], true
 }
 
-// tensor converts the accumulated values; int8 and uint8 wrap as
-// TensorFlow's conversion from int_val does.
+// tensor converts the accumulated values; int8, uint8, int16 and uint16
+// wrap as TensorFlow's conversion from int_val does.
 func (c *column) tensor(shape []int) (*tensor.Tensor, error) {
 	var data any
 	switch c.dtype {
@@ -521,6 +541,38 @@ func (c *column) tensor(shape []int) (*tensor.Tensor, error) {
 		data = v
 	case tensor.Int64:
 		data = nonNil(c.i64)
+	case tensor.Int16:
+		v := make([]int16, len(c.i32))
+		for k, x := range c.i32 {
+			v[k] = int16(x)
+		}
+		data = v
+	case tensor.Uint16:
+		v := make([]uint16, len(c.i32))
+		for k, x := range c.i32 {
+			v[k] = uint16(x)
+		}
+		data = v
+	case tensor.Uint32:
+		v := make([]uint32, len(c.u64))
+		for k, x := range c.u64 {
+			v[k] = uint32(x)
+		}
+		data = v
+	case tensor.Uint64:
+		data = nonNil(c.u64)
+	case tensor.Float16:
+		v := make([]tensor.F16, len(c.f64))
+		for k, x := range c.f64 {
+			v[k] = tensor.F16FromFloat64(x)
+		}
+		data = v
+	case tensor.BFloat16:
+		v := make([]tensor.BF16, len(c.f64))
+		for k, x := range c.f64 {
+			v[k] = tensor.BF16FromFloat64(x)
+		}
+		data = v
 	case tensor.Bool:
 		data = nonNil(c.b)
 	case tensor.String:

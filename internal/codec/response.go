@@ -163,6 +163,18 @@ func writeElement(w *prettyWriter, t *tensor.Tensor, name string, off *int, opts
 		w.int64(t.Int64s()[k])
 	case tensor.Bool:
 		w.bool(t.Bools()[k])
+	case tensor.Int16:
+		w.int64(int64(t.Int16s()[k]))
+	case tensor.Uint16:
+		w.int64(int64(t.Uint16s()[k]))
+	case tensor.Uint32:
+		w.uint64(uint64(t.Uint32s()[k]))
+	case tensor.Uint64:
+		w.uint64(t.Uint64s()[k])
+	case tensor.Float16:
+		w.float32(t.Float16s()[k].Float32())
+	case tensor.BFloat16:
+		w.float32(t.BFloat16s()[k].Float32())
 	case tensor.String:
 		s := t.Strings()[k]
 		if strings.HasSuffix(name, bytesSuffix) || opts.NonUTF8AsBase64 && !utf8.Valid(s) {

@@ -389,6 +389,133 @@ func (s *scanner) hex4() (rune, bool) {
 // so it can differ from the correctly rounded value in its last bit, as
 // in TF Serving. NaN, Inf and Infinity (optionally negative) are accepted.
 func (s *scanner) number() bool {
+	if s.plainNumber() {
+		return true
+	}
+	return s.anyNumber()
+}
+
+// plainNumber is number for the literals requests are made of, an
+// optional minus, an integer part within 32 bits and an optional fraction
+// (no exponent), with s.pos in a local and no call per digit. It reports
+// false, having consumed nothing, for anything else, which anyNumber then
+// scans; for what it accepts, its node is the one anyNumber makes.
+func (s *scanner) plainNumber() bool {
+	src, pos := s.src, s.pos
+	start := pos
+	minus := pos < len(src) && src[pos] == '-'
+	if minus {
+		pos++
+	}
+	if pos >= len(src) {
+		return false
+	}
+	var i uint32
+	switch c := src[pos]; {
+	case c == '0':
+		pos++
+	case '1' <= c && c <= '9':
+		i = uint32(c - '0')
+		pos++
+		// Nine digits more could overflow 32 bits, which anyNumber
+		// handles.
+		for k := 0; pos < len(src); k++ {
+			v := src[pos] - '0'
+			if v > 9 {
+				break
+			}
+			if k == 8 {
+				return false
+			}
+			i = i*10 + uint32(v)
+			pos++
+		}
+	default:
+		return false
+	}
+	n := node{kind: kNumber, start: int32(start)}
+	if pos < len(src) && (src[pos] == 'e' || src[pos] == 'E') {
+		return false
+	}
+	if pos < len(src) && src[pos] == '.' {
+		pos++
+		if pos >= len(src) || src[pos]-'0' > 9 {
+			return false
+		}
+		// As anyNumber: digits into i64 while it stays below 2^53, then
+		// into d while fewer than 17 significant digits are in.
+		sig := 0
+		if i != 0 {
+			sig = digits10(i) - 1
+		}
+		i64 := uint64(i)
+		expFrac := 0
+		for pos < len(src) {
+			v := src[pos] - '0'
+			if v > 9 || i64 > 1<<53-1 {
+				break
+			}
+			i64 = i64*10 + uint64(v)
+			expFrac--
+			if i64 != 0 {
+				sig++
+			}
+			pos++
+		}
+		d := float64(i64)
+		for pos < len(src) {
+			v := src[pos] - '0'
+			if v > 9 {
+				break
+			}
+			if sig < 17 {
+				d = d*10 + float64(v)
+				expFrac--
+				if d > 0 {
+					sig++
+				}
+			}
+			pos++
+		}
+		if pos < len(src) && (src[pos] == 'e' || src[pos] == 'E') {
+			return false
+		}
+		d = strtodNormalPrecision(d, expFrac)
+		if minus {
+			d = -d
+		}
+		n.flags, n.bits = fDouble, math.Float64bits(d)
+	} else if minus {
+		v := -int64(i)
+		n.flags, n.bits = fInt|fInt64, uint64(v)
+		if v == 0 {
+			n.flags |= fUint | fUint64
+		}
+	} else {
+		n.flags, n.bits = fInt64|fUint64|fUint, uint64(i)
+		if i <= math.MaxInt32 {
+			n.flags |= fInt
+		}
+	}
+	s.pos = pos
+	n.end = int32(pos)
+	n.next = int32(len(s.nodes) + 1)
+	s.nodes = append(s.nodes, n)
+	return true
+}
+
+// digits10 is the number of decimal digits of i > 0.
+func digits10(i uint32) int {
+	n := 1
+	for i >= 10 {
+		i /= 10
+		n++
+	}
+	return n
+}
+
+// anyNumber is number for every literal.
+func (s *scanner) anyNumber() bool {
 	start := s.pos
 	minus := s.consume('-')
 	n := node{kind: kNumber, start: int32(start)}
@@ -669,6 +796,7 @@ func hexRune(h []byte) rune {
 // isNumber and friends mirror rapidjson's Value predicates.
 func (n *node) isInt() bool    { return n.kind == kNumber && n.flags&fInt != 0 }
 func (n *node) isInt64() bool  { return n.kind == kNumber && n.flags&fInt64 != 0 }
+func (n *node) isUint() bool   { return n.kind == kNumber && n.flags&fUint != 0 }
 func (n *node) isUint64() bool { return n.kind == kNumber && n.flags&fUint64 != 0 }
 func (n *node) isDouble() bool { return n.kind == kNumber && n.flags&fDouble != 0 }
 

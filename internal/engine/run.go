@@ -107,6 +107,18 @@ func copyInto(dst, src *tensor.Tensor) *tensor.Tensor {
 		copy(d, src.Int64s())
 	case []bool:
 		copy(d, src.Bools())
+	case []int16:
+		copy(d, src.Int16s())
+	case []uint16:
+		copy(d, src.Uint16s())
+	case []uint32:
+		copy(d, src.Uint32s())
+	case []uint64:
+		copy(d, src.Uint64s())
+	case []tensor.F16:
+		copy(d, src.Float16s())
+	case []tensor.BF16:
+		copy(d, src.BFloat16s())
 	case [][]byte:
 		for i, v := range src.Strings() {
 			d[i] = append(d[i][:0], v...)

@@ -219,14 +219,20 @@ func readSignatureDefs(m Model) (map[string]*pb.SignatureDef, error) {
 
 // dataTypes maps the engine's element types to TensorFlow's.
 var dataTypes = map[tensor.DType]pb.DataType{
-	tensor.Float32: pb.DataType_DT_FLOAT,
-	tensor.Float64: pb.DataType_DT_DOUBLE,
-	tensor.Int8:    pb.DataType_DT_INT8,
-	tensor.Uint8:   pb.DataType_DT_UINT8,
-	tensor.Int32:   pb.DataType_DT_INT32,
-	tensor.Int64:   pb.DataType_DT_INT64,
-	tensor.Bool:    pb.DataType_DT_BOOL,
-	tensor.String:  pb.DataType_DT_STRING,
+	tensor.Float32:  pb.DataType_DT_FLOAT,
+	tensor.Float64:  pb.DataType_DT_DOUBLE,
+	tensor.Int8:     pb.DataType_DT_INT8,
+	tensor.Uint8:    pb.DataType_DT_UINT8,
+	tensor.Int32:    pb.DataType_DT_INT32,
+	tensor.Int64:    pb.DataType_DT_INT64,
+	tensor.Bool:     pb.DataType_DT_BOOL,
+	tensor.String:   pb.DataType_DT_STRING,
+	tensor.Int16:    pb.DataType_DT_INT16,
+	tensor.Uint16:   pb.DataType_DT_UINT16,
+	tensor.Uint32:   pb.DataType_DT_UINT32,
+	tensor.Uint64:   pb.DataType_DT_UINT64,
+	tensor.Float16:  pb.DataType_DT_HALF,
+	tensor.BFloat16: pb.DataType_DT_BFLOAT16,
 }
 
 // servableSignatureDefs rebuilds SignatureDefs from the engine's view of
