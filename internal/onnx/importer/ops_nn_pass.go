@@ -172,6 +172,88 @@ func (p *nnPass) concat(n *graph.Node) bool {
 	return true
 }
 
+// alongAxis moves a transpose below an op working along one axis
+// (Softmax and LogSoftmax from opset 13, whose axis is a single
+// dimension; ArgMax, ArgMin): op(T(x, p), axis) is T(op(x, p[axis]), p),
+// without the transpose when ArgMax drops the axis and the other
+// dimensions keep their order. A softmax that ends up along the last
+// axis is TensorFlow's.
+func (p *nnPass) alongAxis(n *graph.Node) bool {
+	if len(n.Inputs) != 1 {
+		return false
+	}
+	x, perm, ok := p.transposeOf(n.Inputs[0])
+	if !ok {
+		return false
+	}
+	a := graph.Attrs(n.Attrs)
+	r := int64(len(perm))
+	arg := n.Op == "OnnxArgMax" || n.Op == "OnnxArgMin"
+	var axis int64
+	switch {
+	case n.Op == "Softmax" || n.Op == "LogSoftmax":
+		axis = r - 1
+	case arg:
+		axis, _ = a.Int("axis")
+	default:
+		if opset, ok := a.Int("_opset"); !ok || opset < 13 {
+			return false // before 13 the input is coerced to 2-D from axis on
+		}
+		if axis, ok = a.Int("axis"); !ok {
+			axis = -1
+		}
+	}
+	if axis < 0 {
+		axis += r
+	}
+	if axis < 0 || axis >= r {
+		return false
+	}
+	q := perm[axis]
+	keep := true
+	if arg {
+		if v, ok := a.Int("keepdims"); ok && v == 0 {
+			keep = false
+			last := int64(-1)
+			for _, src := range perm {
+				if src == q {
+					continue
+				}
+				if src < last {
+					return false
+				}
+				last = src
+			}
+		}
+	}
+	var y graph.Port
+	if !arg && q == r-1 {
+		op := "Softmax"
+		if n.Op == "OnnxLogSoftmax" || n.Op == "LogSoftmax" {
+			op = "LogSoftmax"
+		}
+		y = p.add(n.Name, op, nil, x)
+	} else {
+		attrs := map[string]*tfpb.AttrValue{}
+		for k, v := range n.Attrs {
+			attrs[k] = v
+		}
+		op := n.Op
+		switch op {
+		case "Softmax", "LogSoftmax":
+			op = "Onnx" + op
+			attrs = map[string]*tfpb.AttrValue{"_opset": aInt(13)}
+		}
+		attrs["axis"] = aInt(q)
+		y = p.add(n.Name, op, attrs, x)
+	}
+	if keep {
+		y = p.transpose(n.Name, y, perm)
+	}
+	p.replace(graph.Port{Node: n.Name}, y)
+	return true
+}
+
 // used reports whether anything reads port q.
 func (p *nnPass) used(q graph.Port) bool {
 	for _, n := range p.b.g.Nodes() {
@@ -390,6 +472,8 @@ func (p *nnPass) visit(n *graph.Node) bool {
 		return p.concat(n)
 	case "OnnxBatchNormalization":
 		return p.batchNorm(n)
+	case "OnnxSoftmax", "OnnxLogSoftmax", "Softmax", "LogSoftmax", "OnnxArgMax", "OnnxArgMin":
+		return p.alongAxis(n)
 	}
 	if nnLayoutFree[n.Op] && len(n.Inputs) >= 1 {
 		return p.elementwise(n)

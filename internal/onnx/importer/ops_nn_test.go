@@ -190,6 +190,21 @@ func TestNNLayout(t *testing.T) {
 			weights: []string{"w1", "w2"},
 			outputs: []string{"y"},
 		}, 2, []string{"OnnxPad", "OnnxConv", "OnnxMaxPool"}},
+		{"softmax and argmax over channels", nnNet{
+			nodes: []*pb.NodeProto{
+				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
+				nnNode("Softmax", []string{"c1"}, []string{"y"}, nnAInt("axis", 1)),
+				nnNode("LogSoftmax", []string{"c1"}, []string{"z"}, nnAInt("axis", -2)),
+				nnNode("Softmax", []string{"c1"}, []string{"s"}),
+				nnNode("ArgMax", []string{"c1"}, []string{"am"}, nnAInt("axis", 1), nnAInt("keepdims", 0)),
+				nnNode("ArgMin", []string{"c1"}, []string{"an"}, nnAInt("axis", 3)),
+				nnNode("Cast", []string{"am"}, []string{"amf"}, nnAInt("to", int64(pb.TensorProto_FLOAT))),
+				nnNode("Cast", []string{"an"}, []string{"anf"}, nnAInt("to", int64(pb.TensorProto_FLOAT))),
+			},
+			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}},
+			weights: []string{"w1"},
+			outputs: []string{"y", "z", "s", "amf", "anf"},
+		}, 5, nil},
 		{"relu batchnorm concat", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
