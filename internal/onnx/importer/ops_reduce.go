@@ -1,6 +1,9 @@
 package importer
 
 import (
+	"slices"
+	"strings"
+
 	"inferd/internal/graph"
 	"inferd/internal/kernels"
 	tfpb "inferd/internal/savedmodel/pb"
@@ -54,17 +57,36 @@ func rdMatMul(b *builder, n *node) error {
 // rdRankKeeping are the ops whose output 0 has the rank of their input 0.
 var rdRankKeeping = map[string]bool{
 	"Relu": true, "Relu6": true, "Elu": true, "Selu": true, "Sigmoid": true, "Tanh": true,
-	"Identity": true, "BiasAdd": true, "Softmax": true, "LogSoftmax": true,
+	"Softplus": true, "Softsign": true, "LeakyRelu": true, "Identity": true, "Abs": true,
+	"Neg": true, "Exp": true, "Log": true, "Sqrt": true, "Rsqrt": true, "Square": true,
+	"Erf": true, "Reciprocal": true, "BiasAdd": true, "Softmax": true, "LogSoftmax": true,
+	"OnnxClip": true, "OnnxSoftmax": true, "OnnxLogSoftmax": true, "OnnxHardmax": true,
+	"OnnxMaxPool": true, "OnnxAveragePool": true, "OnnxGlobalMaxPool": true,
+	"OnnxGlobalAveragePool": true, "OnnxBatchNormalization": true, "OnnxLayerNormalization": true,
+}
+
+// rdBroadcasting are the binary ops whose output has the larger rank of
+// their two inputs.
+var rdBroadcasting = map[string]bool{
+	"Add": true, "AddV2": true, "Sub": true, "Mul": true, "Div": true, "RealDiv": true,
+	"Maximum": true, "Minimum": true, "Pow": true, "SquaredDifference": true,
 }
 
 // rdRank returns the rank of the value at p when the graph proves it: a
-// constant, a flatten, a reshape to a constant shape, a matrix product, or
-// an op keeping its input's rank applied to one of those (depth bounds the
+// constant, a flatten, a reshape to a constant shape, a transpose, a
+// convolution or pooling, a matrix product, a reduction, or an op keeping
+// or broadcasting its inputs' ranks applied to those (depth bounds the
 // walk).
 func (b *builder) rdRank(p graph.Port, depth int) (int, bool) {
 	n := b.g.Node(p.Node)
 	if n == nil || p.Index != 0 || depth == 0 {
 		return 0, false
+	}
+	constOf := func(q graph.Port) *tensor.Tensor {
+		if cn := b.g.Node(q.Node); cn != nil && cn.Op == "Const" && q.Index == 0 {
+			return b.consts[cn.Name]
+		}
+		return nil
 	}
 	switch {
 	case n.Op == "Const":
@@ -73,18 +95,91 @@ func (b *builder) rdRank(p graph.Port, depth int) (int, bool) {
 		}
 	case n.Op == OnnxOp("Flatten") || n.Op == "MatMul" || n.Op == OnnxOp("Gemm"):
 		return 2, true
+	case n.Op == "Conv2D" || n.Op == "DepthwiseConv2dNative" || n.Op == "MaxPool" || n.Op == "AvgPool":
+		return 4, true
 	case n.Op == OnnxOp("Reshape") && len(n.Inputs) >= 2:
-		if sn := b.g.Node(n.Inputs[1].Node); sn != nil && sn.Op == "Const" && b.consts[sn.Name] != nil {
-			return b.consts[sn.Name].Len(), b.consts[sn.Name].Rank() == 1
+		if t := constOf(n.Inputs[1]); t != nil && t.Rank() == 1 {
+			return t.Len(), true
 		}
+	case n.Op == "Transpose" && len(n.Inputs) == 2:
+		if t := constOf(n.Inputs[1]); t != nil && t.Rank() == 1 {
+			return t.Len(), true
+		}
+	case n.Op == OnnxOp("Transpose") && len(n.Inputs) == 1:
+		if perm, ok := graph.Attrs(n.Attrs).Ints("perm"); ok {
+			return len(perm), true
+		}
+		return b.rdRank(n.Inputs[0], depth-1)
+	case strings.HasPrefix(n.Op, OnnxOp("Reduce")) && len(n.Inputs) >= 1:
+		return b.rdReducedRank(n, depth)
 	case rdRankKeeping[n.Op] && len(n.Inputs) >= 1:
 		return b.rdRank(n.Inputs[0], depth-1)
+	case rdBroadcasting[n.Op] && len(n.Inputs) == 2:
+		r0, ok0 := b.rdRank(n.Inputs[0], depth-1)
+		r1, ok1 := b.rdRank(n.Inputs[1], depth-1)
+		return max(r0, r1), ok0 && ok1
 	}
 	return 0, false
 }
 
+// rdReducedRank is rdRank for one of the OnnxReduce kernels.
+func (b *builder) rdReducedRank(n *graph.Node, depth int) (int, bool) {
+	r, ok := b.rdRank(n.Inputs[0], depth-1)
+	if !ok {
+		return 0, false
+	}
+	a := graph.Attrs(n.Attrs)
+	if k, has := a.Int("keepdims"); !has || k != 0 {
+		return r, true
+	}
+	axes, _ := a.Ints("axes")
+	if len(n.Inputs) >= 2 {
+		absent, _ := a.Ints("_absent")
+		if !slices.Contains(absent, 1) {
+			cn := b.g.Node(n.Inputs[1].Node)
+			if cn == nil || cn.Op != "Const" || b.consts[cn.Name] == nil {
+				return 0, false
+			}
+			if axes, ok = kernels.IntValues(b.consts[cn.Name]); !ok {
+				return 0, false
+			}
+		}
+	}
+	if len(axes) == 0 {
+		if noop, _ := a.Int("noop_with_empty_axes"); noop != 0 {
+			return r, true
+		}
+		return 0, true
+	}
+	seen := map[int64]bool{}
+	for _, x := range axes {
+		if x < 0 {
+			x += int64(r)
+		}
+		if x < 0 || x >= int64(r) {
+			return 0, false
+		}
+		seen[x] = true
+	}
+	return r - len(seen), true
+}
+
+// rdColumns returns the column count of a TensorFlow MatMul's product
+// when its second operand is a constant, else -1.
+func (b *builder) rdColumns(mm *graph.Node) int {
+	wn := b.g.Node(mm.Inputs[1].Node)
+	if wn == nil || wn.Op != "Const" || b.consts[wn.Name] == nil || b.consts[wn.Name].Rank() != 2 {
+		return -1
+	}
+	s := b.consts[wn.Name].Shape()
+	if tb, _ := graph.Attrs(mm.Attrs).Bool("transpose_b"); tb {
+		return s[0]
+	}
+	return s[1]
+}
+
 // rdBiasAddPass turns Add(MatMul, c) (either order), c a float constant
-// row of more than one element, into BiasAdd(MatMul, c as a vector), which
+// row as wide as the product, into BiasAdd(MatMul, c as a vector), which
 // the engine fuses into the product: for a 2-D product the two agree.
 func rdBiasAddPass(b *builder) error {
 	for _, n := range b.g.Nodes() {
@@ -93,7 +188,8 @@ func rdBiasAddPass(b *builder) error {
 		}
 		for k := 0; k < 2; k++ {
 			mm, cp := n.Inputs[k], n.Inputs[1-k]
-			if mn := b.g.Node(mm.Node); mn == nil || mn.Op != "MatMul" || mm.Index != 0 {
+			mn := b.g.Node(mm.Node)
+			if mn == nil || mn.Op != "MatMul" || mm.Index != 0 || len(mn.Inputs) != 2 {
 				continue
 			}
 			cn := b.g.Node(cp.Node)
@@ -101,7 +197,13 @@ func rdBiasAddPass(b *builder) error {
 				continue
 			}
 			c := b.consts[cn.Name]
-			if c == nil || c.Len() < 2 || (c.DType() != tensor.Float32 && c.DType() != tensor.Float64) {
+			if c == nil || (c.DType() != tensor.Float32 && c.DType() != tensor.Float64) {
+				continue
+			}
+			// The product's width must be known (a constant weight) and
+			// match: Add broadcasts a [M, 1] product against a wider row,
+			// BiasAdd does not.
+			if b.rdColumns(mn) != c.Len() {
 				continue
 			}
 			if s := c.Shape(); !(len(s) == 1 || len(s) == 2 && s[0] == 1) {
