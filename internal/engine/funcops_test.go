@@ -243,3 +243,50 @@ func TestFuncErrors(t *testing.T) {
 		t.Errorf("two-element condition: err = %v", err)
 	}
 }
+
+// TestFuncConcurrent runs a Loop from several goroutines at once, the
+// outer plan poisoning recycled buffers, each call with its own trip
+// count, so that calls sharing the body's plan (and its arenas) or reading
+// a recycled buffer would change an answer.
+func TestFuncConcurrent(t *testing.T) {
+	i64 := func(v ...int64) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{}, v) }
+	i64m := map[string]*pb.AttrValue{"T": attrT(pb.DataType_DT_INT64)}
+	main := newCFGraph().input("m", tensor.Int64).input("c", tensor.Bool).input("acc0", tensor.Int64).input("limit", tensor.Int64).
+		node("acc1", "AddV2", i64m, "acc0", "acc0").
+		node("loop", "OnnxLoop", map[string]*pb.AttrValue{"body": cfFuncAttr("body"), "captured": cfIntAttr(1)}, "m", "c", "acc1", "limit").
+		node("twice", "AddV2", i64m, "loop", "loop").
+		output("acc", "twice").output("scan", "loop:1")
+	main.spec.Functions = map[string]*GraphSpec{"body": &loopBody().spec}
+	ctx := context.Background()
+	m, err := LoadGraph(ctx, main.spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.reuse = reusePoison
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for rep := 0; rep < 20; rep++ {
+				trips := int64(g%4 + 1)
+				out, err := m.Run(ctx, "serving_default", map[string]*tensor.Tensor{"m": i64(trips), "c": tensor.MustFromSlice(tensor.Shape{}, []bool{true}),
+					"acc0": i64(1), "limit": i64(1000)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				// acc starts at 2 and gains i on trip i.
+				want := int64(2) + trips*(trips-1)/2
+				if got := out["acc"].Int64s()[0]; got != 2*want || out["scan"].Len() != int(trips) {
+					errs <- fmt.Errorf("%d trips: acc %d, scan %v; want %d and %d values", trips, got, out["scan"].Int64s(), 2*want, trips)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
