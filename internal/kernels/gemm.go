@@ -58,7 +58,19 @@ func (a mat[T]) at(i, j int) T {
 // blocks of C when there are enough of them, else (a batch-1 dense layer,
 // a small image) over column panels. Its packing buffers come from ctx's
 // allocator (see scratch).
+//
+// A float32 product of twelve rows or more with a row-major A goes through
+// the direct AVX-512 micro-kernels where the CPU has them (gemmDirect32),
+// which read A in place; B is laid out for them afresh.
 func gemm[T Float](ctx context.Context, m, n, k int, a, b mat[T], c []T, ldc int) {
+	if a32, ok := any(a.data).([]float32); ok && m >= directMR && n > 0 && k > 0 && a.im == nil && !a.trans {
+		if dk, ok := directKernelsFor(); ok {
+			b32 := any(b).(mat[float32])
+			pf := packDirectPanelsMat(b32, k, n, scratch[float32](ctx, directPanelsLen(k, n)))
+			gemmDirect32(ctx, dk, m, a32, a.ld, pf, any(c).([]float32), ldc, epilogue[float32]{})
+			return
+		}
+	}
 	gemmEp(ctx, kernelFor[T](), m, n, k, a, b, c, ldc, epilogue[T]{})
 }
 

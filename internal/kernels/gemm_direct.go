@@ -6,17 +6,18 @@ import "context"
 // stored transposed) out into dst for the direct micro-kernels, as
 // packDirectPanels does.
 func packDirectPanelsMat(b mat[float32], k, o int, dst []float32) convPanels {
-	if !b.trans && b.ld == o {
-		return packDirectPanels(b.data, k, o, dst)
-	}
 	for col := 0; col < o; col += 32 {
 		col, nr := directPanel(col/32, o)
 		w := min(nr, o-col)
 		panel := dst[col*k : col*k+k*nr]
 		for q := 0; q < k; q++ {
 			row := panel[q*nr : q*nr+nr]
-			for j := range w {
-				row[j] = b.at(q, col+j)
+			if b.trans {
+				for j := range w {
+					row[j] = b.data[(col+j)*b.ld+q]
+				}
+			} else {
+				copy(row, b.data[q*b.ld+col:q*b.ld+col+w])
 			}
 			clear(row[w:])
 		}
