@@ -254,6 +254,58 @@ func (p *nnPass) alongAxis(n *graph.Node) bool {
 	return true
 }
 
+// resize moves a transpose below Resize or Upsample, which interpolate
+// each axis on its own: the constant per-axis operands (scales, sizes,
+// and roi's starts and ends) are permuted to the untransposed axes.
+func (p *nnPass) resize(n *graph.Node) bool {
+	if len(n.Inputs) < 2 {
+		return false
+	}
+	x, perm, ok := p.transposeOf(n.Inputs[0])
+	if !ok {
+		return false
+	}
+	r := len(perm)
+	ins := []graph.Port{x}
+	for _, in := range n.Inputs[1:] {
+		c, ok := p.constOf(in, 0)
+		if !ok || c.Rank() > 1 {
+			return false
+		}
+		switch c.Len() {
+		case 0:
+			ins = append(ins, in)
+		case r, 2 * r:
+			moved := tensor.New(c.DType(), c.Shape())
+			for half := 0; half < c.Len(); half += r {
+				for j, src := range perm {
+					nnCopyElem(moved, half+int(src), c, half+j)
+				}
+			}
+			ins = append(ins, p.b.constant(moved))
+		default:
+			return false
+		}
+	}
+	attrs := map[string]*tfpb.AttrValue{}
+	for k, v := range n.Attrs {
+		attrs[k] = v
+	}
+	if sc, ok := graph.Attrs(n.Attrs).Floats("scales"); ok {
+		if len(sc) != r {
+			return false
+		}
+		moved := make([]float32, r)
+		for j, src := range perm {
+			moved[src] = sc[j]
+		}
+		attrs["scales"] = aFloats(moved...)
+	}
+	y := p.add(n.Name, n.Op, attrs, ins...)
+	p.replace(graph.Port{Node: n.Name}, p.transpose(n.Name, y, perm))
+	return true
+}
+
 // used reports whether anything reads port q.
 func (p *nnPass) used(q graph.Port) bool {
 	for _, n := range p.b.g.Nodes() {
@@ -474,6 +526,8 @@ func (p *nnPass) visit(n *graph.Node) bool {
 		return p.batchNorm(n)
 	case "OnnxSoftmax", "OnnxLogSoftmax", "Softmax", "LogSoftmax", "OnnxArgMax", "OnnxArgMin":
 		return p.alongAxis(n)
+	case "OnnxResize", "OnnxUpsample":
+		return p.resize(n)
 	}
 	if nnLayoutFree[n.Op] && len(n.Inputs) >= 1 {
 		return p.elementwise(n)
