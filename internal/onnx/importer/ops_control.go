@@ -11,11 +11,14 @@ import (
 )
 
 // The control-flow ops become the engine's function ops (OnnxIf, OnnxLoop,
-// OnnxScan): each graph attribute is imported, recursively, into an
-// engine function (GraphSpec.Functions), and the outer-scope values the
-// sub-graphs read become extra trailing inputs of the node and of every
-// function it calls (attribute "captured" counts them). Outer values known
-// at import are bound as constants inside the function instead.
+// OnnxScan, OnnxSequenceMap): each graph attribute is imported,
+// recursively, into an engine function (GraphSpec.Functions), and the
+// outer-scope values the sub-graphs read become extra trailing inputs of
+// the node and of every function it calls (attribute "captured" counts
+// them). Outer values known at import are bound as constants inside the
+// function instead. The other sequence and optional ops are kernels of
+// their own (kernels/onnx_seq.go) over tensors of dtype Sequence and
+// Optional.
 func init() {
 	register("If", cfIf)
 	register("Loop", cfLoop)
