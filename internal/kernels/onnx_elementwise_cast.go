@@ -81,6 +81,22 @@ func ewToStrings(dst [][]byte, x *tensor.Tensor) error {
 				dst[i] = []byte("True")
 			}
 		}
+	case []uint64:
+		for i, e := range v {
+			dst[i] = strconv.AppendUint(nil, e, 10)
+		}
+	case []tensor.F16:
+		for i, e := range v {
+			dst[i] = []byte(dtFormatHalf(float64(e.Float32()), func(f float64) bool {
+				return tensor.F16FromFloat64(f) == e
+			}))
+		}
+	case []tensor.BF16:
+		for i, e := range v {
+			dst[i] = []byte(dtFormatHalf(float64(e.Float32()), func(f float64) bool {
+				return tensor.BF16FromFloat64(f) == e
+			}))
+		}
 	default:
 		iv, ok := ewInt64s(x)
 		if !ok {
@@ -116,13 +132,30 @@ func ewFormatFloat(x float64, bits int) string {
 	return s
 }
 
+// dtFormatHalf formats x, a float16 or bfloat16 value, as ewFormatFloat
+// does but with the fewest digits that same reports read back to x (as
+// NumPy prints a float16: "0.1", not float32's "0.099975586").
+func dtFormatHalf(x float64, same func(float64) bool) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 {
+		return ewFormatFloat(x, 64)
+	}
+	for prec := 1; prec < 17; prec++ {
+		short, err := strconv.ParseFloat(strconv.FormatFloat(x, 'e', prec-1, 64), 64)
+		if err == nil && same(short) {
+			// short's own shortest form is those prec digits.
+			return ewFormatFloat(short, 64)
+		}
+	}
+	return ewFormatFloat(x, 64)
+}
+
 // ewFromStrings parses s into out's numeric or bool elements; numbers
 // read as Go's ParseFloat does (so "NaN", "INF", "+INF" and "-inf" too),
 // integers also in float form, truncated.
 func ewFromStrings(out *tensor.Tensor, s [][]byte) error {
 	f := make([]float64, len(s))
 	var ints []int64
-	if !isFloat(out.DType()) && out.DType() != tensor.Bool {
+	if !isFloat(out.DType()) && !dtIsHalf(out.DType()) && out.DType() != tensor.Bool {
 		ints = make([]int64, len(s))
 	}
 	for i, b := range s {
@@ -131,6 +164,13 @@ func ewFromStrings(out *tensor.Tensor, s [][]byte) error {
 			if v, err := strconv.ParseInt(str, 10, 64); err == nil {
 				ints[i] = v
 				continue
+			}
+			if out.DType() == tensor.Uint64 {
+				// Past int64: the bit pattern, which the cast keeps.
+				if v, err := strconv.ParseUint(str, 10, 64); err == nil {
+					ints[i] = int64(v)
+					continue
+				}
 			}
 		}
 		if out.DType() == tensor.Bool {

@@ -1,0 +1,169 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+
+	"inferd/internal/tensor"
+)
+
+func dtT(shape tensor.Shape, data any) *tensor.Tensor { return tensor.MustFromSlice(shape, data) }
+
+// TestWideTypes checks the kernels that take the dtypes added after String
+// on hand-worked values: casts round once to nearest even, uint64 divides,
+// compares and takes remainders unsigned, float16 arithmetic rounds each
+// result, and shifts use the full width.
+func TestWideTypes(t *testing.T) {
+	s := tensor.Shape{}
+	v1 := tensor.Shape{1}
+	v2 := tensor.Shape{2}
+	tests := []struct {
+		name  string
+		op    string
+		attrs attrs
+		in    []*tensor.Tensor
+		want  any
+	}{
+		// Casts.
+		{"float32 to float16", "OnnxCast", attrs{"to": tensor.Float16},
+			[]*tensor.Tensor{dtT(tensor.Shape{4}, []float32{1, 0.1, 65520, -1e-8})},
+			[]tensor.F16{0x3c00, 0x2e66, 0x7c00, 0x8000}},
+		{"float64 to bfloat16 rounds once", "OnnxCast", attrs{"to": tensor.BFloat16},
+			[]*tensor.Tensor{dtT(v1, []float64{1 + 1.0/256 + 1e-12})}, []tensor.BF16{0x3f81}},
+		{"float16 to float32", "OnnxCast", attrs{"to": tensor.Float32},
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x3555})}, []float32{0.333251953125}},
+		{"float16 to int32 truncates", "OnnxCast", attrs{"to": tensor.Int32},
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0xc100, 0x3e00})}, []int32{-2, 1}},
+		{"bfloat16 to float16", "OnnxCast", attrs{"to": tensor.Float16},
+			[]*tensor.Tensor{dtT(v1, []tensor.BF16{0x3f81})}, []tensor.F16{0x3c08}},
+		{"uint64 to float32", "OnnxCast", attrs{"to": tensor.Float32},
+			[]*tensor.Tensor{dtT(v1, []uint64{1<<63 + 1})}, []float32{9.223372e18}},
+		{"float64 to uint64", "OnnxCast", attrs{"to": tensor.Uint64},
+			[]*tensor.Tensor{dtT(v2, []float64{1e19, -1})}, []uint64{10000000000000000000, 1<<64 - 1}},
+		{"float32 to uint32", "Cast", attrs{"DstT": tensor.Uint32},
+			[]*tensor.Tensor{dtT(v2, []float32{4e9, 3.7})}, []uint32{4000000000, 3}},
+		{"int16 to uint8 wraps", "Cast", attrs{"DstT": tensor.Uint8},
+			[]*tensor.Tensor{dtT(v2, []int16{-1, 300})}, []uint8{255, 44}},
+		{"uint16 to int16 wraps", "Cast", attrs{"DstT": tensor.Int16},
+			[]*tensor.Tensor{dtT(v1, []uint16{65535})}, []int16{-1}},
+		{"float16 to strings", "OnnxCast", attrs{"to": tensor.String},
+			[]*tensor.Tensor{dtT(tensor.Shape{4}, []tensor.F16{0x2e66, 0x3c00, 0x7c00, 0x0001})},
+			[][]byte{[]byte("0.1"), []byte("1.0"), []byte("inf"), []byte("6e-08")}},
+		{"strings to float16", "OnnxCast", attrs{"to": tensor.Float16},
+			[]*tensor.Tensor{dtT(v2, [][]byte{[]byte("0.1"), []byte("-2.5")})}, []tensor.F16{0x2e66, 0xc100}},
+		{"strings to uint64", "OnnxCast", attrs{"to": tensor.Uint64},
+			[]*tensor.Tensor{dtT(v1, [][]byte{[]byte("18446744073709551615")})}, []uint64{1<<64 - 1}},
+		{"uint64 to strings", "OnnxCast", attrs{"to": tensor.String},
+			[]*tensor.Tensor{dtT(v1, []uint64{1<<64 - 1})}, [][]byte{[]byte("18446744073709551615")}},
+		{"castlike bfloat16", "OnnxCastLike", nil,
+			[]*tensor.Tensor{dtT(v1, []float32{-2}), dtT(s, []tensor.BF16{0})}, []tensor.BF16{0xc000}},
+
+		// Binary arithmetic.
+		{"maximum uint64 unsigned", "Maximum", nil,
+			[]*tensor.Tensor{dtT(v2, []uint64{1 << 63, 5}), dtT(v2, []uint64{1, 1<<63 + 1})}, []uint64{1 << 63, 1<<63 + 1}},
+		{"minimum uint64 unsigned", "Minimum", nil,
+			[]*tensor.Tensor{dtT(v2, []uint64{1 << 63, 5}), dtT(v2, []uint64{1, 1<<63 + 1})}, []uint64{1, 5}},
+		{"floormod uint64", "FloorMod", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{1<<63 + 5}), dtT(s, []uint64{10})}, []uint64{3}},
+		{"truncatediv uint64", "TruncateDiv", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{1<<64 - 1}), dtT(v1, []uint64{2})}, []uint64{1<<63 - 1}},
+		{"floormod int16 takes the divisor's sign", "FloorMod", nil,
+			[]*tensor.Tensor{dtT(v2, []int16{-7, 7}), dtT(v2, []int16{3, -3})}, []int16{2, -2}},
+		{"truncatemod uint16", "TruncateMod", nil,
+			[]*tensor.Tensor{dtT(v1, []uint16{65535}), dtT(v1, []uint16{256})}, []uint16{255}},
+		{"sub uint32 wraps", "Sub", nil,
+			[]*tensor.Tensor{dtT(v1, []uint32{0}), dtT(v1, []uint32{1})}, []uint32{4294967295}},
+		{"maximum float16 propagates NaN", "Maximum", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0x3c00, 0x7e00}), dtT(v2, []tensor.F16{0x4000, 0})}, []tensor.F16{0x4000, 0x7e00}},
+		{"add float16 rounds to even", "AddV2", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0x6800, 0x6800}), dtT(v2, []tensor.F16{0x3c00, 0x4200})}, // 2048+1, 2048+3
+			[]tensor.F16{0x6800, 0x6802}},
+		{"truncatemod float16", "TruncateMod", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0xc480}), dtT(v1, []tensor.F16{0x4000})}, []tensor.F16{0xb800}}, // -4.5 fmod 2
+		{"mul bfloat16", "Mul", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.BF16{0x3fc0}), dtT(v1, []tensor.BF16{0x3fc0})}, []tensor.BF16{0x4010}}, // 1.5*1.5
+
+		// Shifts.
+		{"shift uint16 left", "OnnxBitShift", attrs{"direction": "LEFT"},
+			[]*tensor.Tensor{dtT(v2, []uint16{1, 0x8000}), dtT(v2, []uint16{15, 1})}, []uint16{0x8000, 0}},
+		{"shift uint32 by its width", "OnnxBitShift", attrs{"direction": "LEFT"},
+			[]*tensor.Tensor{dtT(v2, []uint32{1, 3}), dtT(v2, []uint32{32, 30})}, []uint32{0, 0xc0000000}},
+		{"shift uint64 right", "OnnxBitShift", attrs{"direction": "RIGHT"},
+			[]*tensor.Tensor{dtT(v1, []uint64{1 << 63}), dtT(v1, []uint64{63})}, []uint64{1}},
+
+		// Pow.
+		{"pow float32 by uint64", "OnnxPow", nil,
+			[]*tensor.Tensor{dtT(v2, []float32{2, -3}), dtT(v1, []uint64{3})}, []float32{8, -27}},
+		{"pow uint32 by uint32", "OnnxPow", nil,
+			[]*tensor.Tensor{dtT(v1, []uint32{3}), dtT(v1, []uint32{4})}, []uint32{81}},
+		{"pow float16 rounds once", "OnnxPow", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x4000}), dtT(v1, []float32{0.5})}, []tensor.F16{0x3da8}},
+
+		// Variadic.
+		{"max of three uint64", "OnnxMax", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{1}), dtT(v2, []uint64{1 << 63, 2}), dtT(v1, []uint64{3})}, []uint64{1 << 63, 3}},
+		{"sum of three float16 rounds each step", "OnnxSum", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x3c00}), dtT(v1, []tensor.F16{0x6800}), dtT(v1, []tensor.F16{0x3c00})},
+			[]tensor.F16{0x6800}},
+		{"mean of float16", "OnnxMean", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x3c00}), dtT(v1, []tensor.F16{0x4200}), dtT(v1, []tensor.F16{0x4400})},
+			[]tensor.F16{0x4155}}, // (1+3+4)/3 = 2.667 rounds to 2.666015625
+		{"min of three int16", "OnnxMin", nil,
+			[]*tensor.Tensor{dtT(v2, []int16{5, -5}), dtT(v1, []int16{0}), dtT(v2, []int16{-300, 7})}, []int16{-300, -5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := run1(t, tc.op, tc.attrs, tc.in...)
+			if g, w := fmt.Sprintf("%T %#v", got.Data(), got.Data()), fmt.Sprintf("%T %#v", tc.want, tc.want); g != w {
+				t.Errorf("got %s, want %s", g, w)
+			}
+		})
+	}
+}
+
+func TestWideTypesErrors(t *testing.T) {
+	if err := runErr("FloorMod", nil, dtT(tensor.Shape{1}, []uint64{1}), dtT(tensor.Shape{1}, []uint64{0})); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("uint64 modulo zero: err = %v, want ErrInvalidArgument", err)
+	}
+	if err := runErr("Atan2", nil, dtT(tensor.Shape{1}, []uint32{1}), dtT(tensor.Shape{1}, []uint32{1})); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Atan2 of uint32: err = %v, want ErrUnsupported", err)
+	}
+	got := run1(t, "Atan2", nil, dtT(tensor.Shape{1}, []tensor.F16{0x3c00}), dtT(tensor.Shape{1}, []tensor.F16{0x3c00}))
+	if v := got.Float16s()[0].Float32(); math.Abs(float64(v)-math.Pi/4) > 1e-3 {
+		t.Errorf("Atan2 of float16 ones = %v, want pi/4", v)
+	}
+}
+
+// TestWideTypesLayout moves elements of the new dtypes through the layout
+// kernels, which are written once for every element type.
+func TestWideTypesLayout(t *testing.T) {
+	i32 := func(v ...int32) *tensor.Tensor { return dtT(tensor.Shape{len(v)}, v) }
+	h := dtT(tensor.Shape{2, 3}, []tensor.F16{1, 2, 3, 4, 5, 6})
+	tests := []struct {
+		name string
+		op   string
+		in   []*tensor.Tensor
+		want any
+	}{
+		{"transpose float16", "Transpose", []*tensor.Tensor{h, i32(1, 0)}, []tensor.F16{1, 4, 2, 5, 3, 6}},
+		{"concat uint16", "ConcatV2", []*tensor.Tensor{dtT(tensor.Shape{1}, []uint16{7}), dtT(tensor.Shape{2}, []uint16{8, 65535}), dtT(tensor.Shape{}, []int32{0})},
+			[]uint16{7, 8, 65535}},
+		{"gather bfloat16", "GatherV2", []*tensor.Tensor{dtT(tensor.Shape{3}, []tensor.BF16{10, 20, 30}), i32(2, 0), dtT(tensor.Shape{}, []int32{0})},
+			[]tensor.BF16{30, 10}},
+		{"slice uint64", "Slice", []*tensor.Tensor{dtT(tensor.Shape{4}, []uint64{1, 2, 3, 1 << 63}), i32(2), i32(2)},
+			[]uint64{3, 1 << 63}},
+		{"tile int16", "Tile", []*tensor.Tensor{dtT(tensor.Shape{2}, []int16{-1, 2}), i32(2)}, []int16{-1, 2, -1, 2}},
+		{"reshape uint32", "Reshape", []*tensor.Tensor{dtT(tensor.Shape{2}, []uint32{1, 2}), i32(2, 1)}, []uint32{1, 2}},
+		{"identity float16", "Identity", []*tensor.Tensor{h}, []tensor.F16{1, 2, 3, 4, 5, 6}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := run1(t, tc.op, nil, tc.in...)
+			if g, w := fmt.Sprintf("%T %#v", got.Data(), got.Data()), fmt.Sprintf("%T %#v", tc.want, tc.want); g != w {
+				t.Errorf("got %s, want %s", g, w)
+			}
+		})
+	}
+}
