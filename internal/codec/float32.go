@@ -3,6 +3,7 @@ package codec
 import (
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // appendFloat32 appends v as appendDecimal(dst, float64(v), 32) does, byte
@@ -160,71 +161,80 @@ const digits2 = "000102030405060708091011121314151617181920212223242526272829303
 
 // appendG writes the prec-digit decimal n × 10^(e10-prec+1) as strconv's
 // 'g' format with precision prec does, then ".0" when that has neither a
-// point nor an exponent (appendDecimal's rule). It builds the text in an
-// array and appends it at once.
+// point nor an exponent (appendDecimal's rule). It writes the digits in
+// place in dst's spare capacity.
 func appendG(dst []byte, n uint64, prec, e10 int) []byte {
-	var d [10]byte // n's prec digits
-	i := prec
-	for n >= 100 {
-		q := n / 100
-		r := n - q*100
-		i -= 2
-		d[i], d[i+1] = digits2[2*r], digits2[2*r+1]
-		n = q
-	}
-	if n >= 10 {
-		i -= 2
-		d[i], d[i+1] = digits2[2*n], digits2[2*n+1]
-	} else {
-		d[i-1] = byte('0' + n)
-	}
 	nd := prec
-	for nd > 1 && d[nd-1] == '0' {
+	for n%10 == 0 {
+		n /= 10
 		nd--
 	}
-	var out [32]byte
-	k := 0
 	dp := e10 + 1
 	eprec := prec
 	if eprec > nd && nd >= dp {
 		eprec = nd
 	}
+	l := len(dst)
+	if cap(dst)-l < 32 {
+		dst = slices.Grow(dst, 32)
+	}
+	b := dst[l : l+32]
+	k := 0
 	switch {
 	case e10 < -4 || e10 >= eprec:
-		out[0] = d[0]
-		k = 1
 		if nd > 1 {
-			out[1] = '.'
-			k = 2 + copy(out[2:], d[1:nd])
+			p := pow10u[nd-1]
+			b[0], b[1] = byte('0'+n/p), '.'
+			putDigits(b[2:nd+1], n%p)
+			k = nd + 1
+		} else {
+			b[0] = byte('0' + n)
+			k = 1
 		}
 		x := e10
 		sign := byte('+')
 		if x < 0 {
 			sign, x = '-', -x
 		}
-		out[k], out[k+1], out[k+2], out[k+3] = 'e', sign, digits2[2*x], digits2[2*x+1]
+		b[k], b[k+1], b[k+2], b[k+3] = 'e', sign, digits2[2*x], digits2[2*x+1]
 		k += 4
 	case dp <= 0:
-		out[0], out[1] = '0', '.'
-		k = 2
-		for range -dp {
-			out[k] = '0'
-			k++
+		b[0], b[1] = '0', '.'
+		z := 2 - dp
+		for j := 2; j < z; j++ {
+			b[j] = '0'
 		}
-		k += copy(out[k:], d[:nd])
+		putDigits(b[z:z+nd], n)
+		k = z + nd
 	case dp >= nd:
-		k = copy(out[:], d[:nd])
-		for range dp - nd {
-			out[k] = '0'
-			k++
+		putDigits(b[:nd], n)
+		for j := nd; j < dp; j++ {
+			b[j] = '0'
 		}
-		out[k], out[k+1] = '.', '0'
-		k += 2
+		b[dp], b[dp+1] = '.', '0'
+		k = dp + 2
 	default:
-		k = copy(out[:], d[:dp])
-		out[k] = '.'
-		k++
-		k += copy(out[k:], d[dp:nd])
+		p := pow10u[nd-dp]
+		putDigits(b[:dp], n/p)
+		b[dp] = '.'
+		putDigits(b[dp+1:nd+1], n%p)
+		k = nd + 1
 	}
-	return append(dst, out[:k]...)
+	return dst[:l+k]
+}
+
+// putDigits writes n in decimal right-aligned in b, zero-padded on the
+// left; n has at most len(b) digits.
+func putDigits(b []byte, n uint64) {
+	i := len(b)
+	for i >= 2 {
+		q := n / 100
+		r := n - q*100
+		b[i-2], b[i-1] = digits2[2*r], digits2[2*r+1]
+		n = q
+		i -= 2
+	}
+	if i == 1 {
+		b[0] = byte('0' + n)
+	}
 }
