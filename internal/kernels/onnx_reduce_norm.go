@@ -81,9 +81,11 @@ func rdSoftmaxTyped[T Float](ctx context.Context, x *tensor.Tensor, outer, cnt, 
 	if cnt == 0 {
 		return res
 	}
-	ex := make([]float64, cnt)
-	for i := 0; i < outer; i++ {
-		for k := 0; k < inner; k++ {
+	// Rows (one per outer and inner index) split across goroutines.
+	parallelFor(ctx, outer*inner, outer*inner*cnt*8, func(lo, hi int) {
+		ex := make([]float64, cnt)
+		for r := lo; r < hi; r++ {
+			i, k := r/inner, r%inner
 			base := i*cnt*inner + k
 			m, mi := math.Inf(-1), 0
 			for j := 0; j < cnt; j++ {
@@ -115,7 +117,7 @@ func rdSoftmaxTyped[T Float](ctx context.Context, x *tensor.Tensor, outer, cnt, 
 				o[base+j*inner] = T(ex[j] * inv)
 			}
 		}
-	}
+	})
 	return res
 }
 
@@ -191,15 +193,15 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 		case tensor.Float32:
 			var o []float32
 			y, o = NewLikeCtx[float32](ctx, tensor.Float32, s)
-			rdLayerNormRows(x.Float32s(), o, cnt, scale, bias, eps, mean, inv)
+			rdLayerNormRows(ctx, x.Float32s(), o, cnt, scale, bias, eps, mean, inv)
 		case tensor.Float64:
 			var o []float64
 			y, o = NewLikeCtx[float64](ctx, tensor.Float64, s)
-			rdLayerNormRows(x.Float64s(), o, cnt, scale, bias, eps, mean, inv)
+			rdLayerNormRows(ctx, x.Float64s(), o, cnt, scale, bias, eps, mean, inv)
 		default:
 			v, _ := rdF64(x)
 			o := make([]float64, len(v))
-			rdLayerNormRows(v, o, cnt, scale, bias, eps, mean, inv)
+			rdLayerNormRows(ctx, v, o, cnt, scale, bias, eps, mean, inv)
 			y = rdStore(ctx, x.DType(), s, o)
 		}
 		return []*tensor.Tensor{
@@ -212,8 +214,15 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 
 // rdLayerNormRows normalizes each row of cnt elements of x into y,
 // recording its mean and inverse standard deviation.
-func rdLayerNormRows[T Float](x, y []T, cnt int, scale, bias []float64, eps float64, mean, inv []float64) {
-	for i := range mean {
+func rdLayerNormRows[T Float](ctx context.Context, x, y []T, cnt int, scale, bias []float64, eps float64, mean, inv []float64) {
+	parallelFor(ctx, len(mean), len(mean)*cnt*4, func(lo, hi int) {
+		rdLayerNormRange(x, y, cnt, scale, bias, eps, mean, inv, lo, hi)
+	})
+}
+
+// rdLayerNormRange is rdLayerNormRows for rows lo to hi.
+func rdLayerNormRange[T Float](x, y []T, cnt int, scale, bias []float64, eps float64, mean, inv []float64, lo, hi int) {
+	for i := lo; i < hi; i++ {
 		row, dst := x[i*cnt:(i+1)*cnt], y[i*cnt:(i+1)*cnt]
 		m := 0.0
 		for _, e := range row {

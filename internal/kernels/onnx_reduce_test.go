@@ -340,3 +340,35 @@ func BenchmarkRdOnnx(b *testing.B) {
 		})
 	}
 }
+
+// TestRdParallelRows checks that the kernels splitting rows across
+// goroutines give the same bits as one goroutine.
+func TestRdParallelRows(t *testing.T) {
+	r := newRand(7)
+	x := randF32(r, 64, 1024)
+	w := randF32(r, 1024)
+	for _, c := range []struct {
+		op string
+		at attrs
+		in []*tensor.Tensor
+	}{
+		{"OnnxSoftmax", attrs{"_opset": 13, "axis": 0}, []*tensor.Tensor{x}},
+		{"OnnxLogSoftmax", attrs{"_opset": 13}, []*tensor.Tensor{x}},
+		{"OnnxLayerNormalization", attrs{}, []*tensor.Tensor{x, w, w}},
+	} {
+		k := build(t, c.op, c.at, len(c.in))
+		one, err := k.Compute(WithThreads(context.Background(), 1), c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		many, err := k.Compute(WithThreads(context.Background(), 4), c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range one {
+			if !sameBits(one[i], many[i]) {
+				t.Errorf("%s output %d differs between 1 and 4 threads", c.op, i)
+			}
+		}
+	}
+}
