@@ -254,11 +254,13 @@ func (p *nnPass) alongAxis(n *graph.Node) bool {
 	return true
 }
 
-// resize moves a transpose below Resize or Upsample, which interpolate
-// each axis on its own: the constant per-axis operands (scales, sizes,
-// and roi's starts and ends) are permuted to the untransposed axes.
-func (p *nnPass) resize(n *graph.Node) bool {
-	if len(n.Inputs) < 2 {
+// perAxis moves a transpose below Resize, Upsample or Pad, which treat
+// each axis on its own: their constant per-axis operands and attributes
+// (scales, sizes, roi's starts and ends, pads' befores and afters) are
+// permuted to the untransposed axes; scalars (Pad's constant_value) and
+// absent inputs stay as they are.
+func (p *nnPass) perAxis(n *graph.Node) bool {
+	if len(n.Inputs) < 1 {
 		return false
 	}
 	x, perm, ok := p.transposeOf(n.Inputs[0])
@@ -266,16 +268,28 @@ func (p *nnPass) resize(n *graph.Node) bool {
 		return false
 	}
 	r := len(perm)
+	a := graph.Attrs(n.Attrs)
+	absent := map[int]bool{}
+	if ab, ok := a.Ints("_absent"); ok {
+		for _, i := range ab {
+			absent[int(i)] = true
+		}
+	}
+	if n.Op == "OnnxPad" && len(n.Inputs) > 3 && !absent[3] {
+		return false // axes
+	}
 	ins := []graph.Port{x}
-	for _, in := range n.Inputs[1:] {
+	for i, in := range n.Inputs[1:] {
 		c, ok := p.constOf(in, 0)
 		if !ok || c.Rank() > 1 {
 			return false
 		}
-		switch c.Len() {
-		case 0:
+		switch {
+		case absent[i+1] || c.Len() == 0:
 			ins = append(ins, in)
-		case r, 2 * r:
+		case c.Len() == 1 && n.Op == "OnnxPad":
+			ins = append(ins, in)
+		case c.Len() == r || c.Len() == 2*r:
 			moved := tensor.New(c.DType(), c.Shape())
 			for half := 0; half < c.Len(); half += r {
 				for j, src := range perm {
@@ -291,7 +305,23 @@ func (p *nnPass) resize(n *graph.Node) bool {
 	for k, v := range n.Attrs {
 		attrs[k] = v
 	}
-	if sc, ok := graph.Attrs(n.Attrs).Floats("scales"); ok {
+	for _, name := range []string{"pads", "paddings"} {
+		v, ok := a.Ints(name)
+		if !ok {
+			continue
+		}
+		if len(v) != 2*r {
+			return false
+		}
+		moved := make([]int64, 2*r)
+		for half := 0; half < 2*r; half += r {
+			for j, src := range perm {
+				moved[half+int(src)] = v[half+j]
+			}
+		}
+		attrs[name] = aInts(moved...)
+	}
+	if sc, ok := a.Floats("scales"); ok {
 		if len(sc) != r {
 			return false
 		}
@@ -526,8 +556,8 @@ func (p *nnPass) visit(n *graph.Node) bool {
 		return p.batchNorm(n)
 	case "OnnxSoftmax", "OnnxLogSoftmax", "Softmax", "LogSoftmax", "OnnxArgMax", "OnnxArgMin":
 		return p.alongAxis(n)
-	case "OnnxResize", "OnnxUpsample":
-		return p.resize(n)
+	case "OnnxResize", "OnnxUpsample", "OnnxPad":
+		return p.perAxis(n)
 	}
 	if nnLayoutFree[n.Op] && len(n.Inputs) >= 1 {
 		return p.elementwise(n)

@@ -205,14 +205,16 @@ func TestNNLayout(t *testing.T) {
 			weights: []string{"w1"},
 			outputs: []string{"y", "z", "s", "amf", "anf"},
 		}, 5, nil},
-		{"resize between convs", nnNet{
+		{"resize and pad between convs", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
 				nnNode("Constant", nil, []string{"scales"}, &pb.AttributeProto{Name: "value_floats", Type: pb.AttributeProto_FLOATS, Floats: []float32{1, 1, 2, 1.5}}),
 				nnNode("Resize", []string{"c1", "", "scales"}, []string{"u1"}, nnAStr("mode", "linear")),
 				conv("u1", "w2", "", "y"),
 				nnNode("Constant", nil, []string{"sizes"}, nnAInts("value_ints", 2, 6, 7, 13)),
-				nnNode("Resize", []string{"c1", "", "", "sizes"}, []string{"z"}, nnAStr("mode", "cubic"), nnAStr("coordinate_transformation_mode", "align_corners")),
+				nnNode("Resize", []string{"c1", "", "", "sizes"}, []string{"r2"}, nnAStr("mode", "cubic"), nnAStr("coordinate_transformation_mode", "align_corners")),
+				nnNode("Constant", nil, []string{"pads"}, nnAInts("value_ints", 0, 0, 2, 1, 0, 0, 1, 2)),
+				nnNode("Pad", []string{"r2", "pads"}, []string{"z"}, nnAStr("mode", "reflect")),
 			},
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {3, 6, 3, 3}},
 			weights: []string{"w1", "w2"},
