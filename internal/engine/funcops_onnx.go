@@ -93,8 +93,9 @@ func cfAbsent(n *graph.Node) map[int]bool {
 // the captured values. The body takes (iteration, condition, N carried,
 // captured) and returns (condition, N carried, K scan values); the node
 // returns the N final carried values and the K scan outputs, each the
-// iterations' values stacked on a new first axis. "scan_types" gives the
-// scan outputs' dtypes, for a loop that runs no iteration.
+// iterations' values stacked on a new first axis. "scan_types" and
+// "scan_shapes" give the scan outputs' element dtypes and shapes, for a
+// loop that runs no iteration.
 func cfBuildLoop(n *graph.Node, fn func(string) (*cfFunc, error)) (kernels.Kernel, error) {
 	capt, err := cfCaptured(n, 2)
 	if err != nil {
@@ -114,6 +115,7 @@ func cfBuildLoop(n *graph.Node, fn func(string) (*cfFunc, error)) (kernels.Kerne
 	}
 	absent := cfAbsent(n)
 	scanTypes, _ := graph.Attrs(n.Attrs).Types("scan_types")
+	scanShapes, _ := graph.Attrs(n.Attrs).Shapes("scan_shapes")
 	return kernels.KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		maxIter := int64(-1)
 		if !absent[0] {
@@ -162,7 +164,15 @@ func cfBuildLoop(n *graph.Node, fn func(string) (*cfFunc, error)) (kernels.Kerne
 				if k < len(scanTypes) && scanTypes[k] != tensor.Invalid {
 					dt = scanTypes[k]
 				}
-				res = append(res, tensor.New(dt, tensor.Shape{0}))
+				// No iteration: an empty stack, of the body's declared
+				// element shape when it is fully known.
+				shape := tensor.Shape{0}
+				if k < len(scanShapes) && fullyKnown(scanShapes[k]) {
+					for _, d := range scanShapes[k] {
+						shape = append(shape, int(d))
+					}
+				}
+				res = append(res, tensor.New(dt, shape))
 				continue
 			}
 			t, err := cfStack(s, 0, false)

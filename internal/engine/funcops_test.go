@@ -290,3 +290,33 @@ func TestFuncConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestFuncScan8 runs Scan's opset-8 form: a batch axis 0 on every input
+// and output, the scan over axis 1, "directions" for the scan input.
+func TestFuncScan8(t *testing.T) {
+	body := newCFGraph().input("s", tensor.Float32).input("x", tensor.Float32).
+		node("sum", "AddV2", nil, "s", "x").output("s", "sum").output("y", "sum")
+	x := cfF32(tensor.Shape{2, 3, 2}, 1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60)
+	for _, tc := range []struct {
+		name     string
+		dir      int64
+		wantS    *tensor.Tensor
+		wantScan *tensor.Tensor
+	}{
+		{"forward", 0, cfF32(tensor.Shape{2, 2}, 9, 12, 90, 120),
+			cfF32(tensor.Shape{2, 3, 2}, 1, 2, 4, 6, 9, 12, 10, 20, 40, 60, 90, 120)},
+		{"backward", 1, cfF32(tensor.Shape{2, 2}, 9, 12, 90, 120),
+			cfF32(tensor.Shape{2, 3, 2}, 5, 6, 8, 10, 9, 12, 50, 60, 80, 100, 90, 120)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			main := newCFGraph().constant("nolens", tensor.New(tensor.Float32, tensor.Shape{0})).input("s0", tensor.Float32).input("x", tensor.Float32).
+				node("scan", "OnnxScan", map[string]*pb.AttrValue{"body": cfFuncAttr("body"), "num_scan_inputs": cfIntAttr(1), "_opset": cfIntAttr(8),
+					"_absent": cfIntsAttr(0), "directions": cfIntsAttr(tc.dir)}, "nolens", "s0", "x").
+				output("s", "scan").output("y", "scan:1")
+			main.spec.Functions = map[string]*GraphSpec{"body": &body.spec}
+			out := cfRun(t, main.spec, map[string]*tensor.Tensor{"s0": cfF32(tensor.Shape{2, 2}, 0, 0, 0, 0), "x": x})
+			cfCheck(t, "s", out["s"], tc.wantS)
+			cfCheck(t, "y", out["y"], tc.wantScan)
+		})
+	}
+}

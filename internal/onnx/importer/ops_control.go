@@ -217,6 +217,24 @@ func cfDTypeOf(vi *pb.ValueInfoProto) tensor.DType {
 	return dt
 }
 
+// cfShapeOf is the shape a value info declares, in TensorFlow's form:
+// unknown rank when it declares none, -1 for a symbolic dimension.
+func cfShapeOf(vi *pb.ValueInfoProto) *tfpb.TensorShapeProto {
+	tt := vi.GetType().GetTensorType()
+	if tt == nil || tt.GetShape() == nil {
+		return &tfpb.TensorShapeProto{UnknownRank: true}
+	}
+	out := &tfpb.TensorShapeProto{}
+	for _, d := range tt.GetShape().GetDim() {
+		size := int64(-1)
+		if v, ok := d.GetValue().(*pb.TensorShapeProto_Dimension_DimValue); ok && v.DimValue >= 0 {
+			size = v.DimValue
+		}
+		out.Dim = append(out.Dim, &tfpb.TensorShapeProto_Dim{Size: size})
+	}
+	return out
+}
+
 // aFunc names a function in a func-valued attribute.
 func aFunc(name string) *tfpb.AttrValue {
 	return &tfpb.AttrValue{Value: &tfpb.AttrValue_Func{Func: &tfpb.NameAttrList{Name: name}}}
@@ -306,10 +324,13 @@ func cfLoop(b *builder, n *node) error {
 	g := n.attrs["body"].GetG()
 	if nc := len(n.GetInput()) - 2; nc >= 0 && len(g.GetOutput()) > 1+nc {
 		var types []tfpb.DataType
+		var shapes []*tfpb.TensorShapeProto
 		for _, vi := range g.GetOutput()[1+nc:] {
 			types = append(types, tfDType(cfDTypeOf(vi)))
+			shapes = append(shapes, cfShapeOf(vi))
 		}
 		attrs["scan_types"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: &tfpb.AttrValue_ListValue{Type: types}}}
+		attrs["scan_shapes"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: &tfpb.AttrValue_ListValue{Shape: shapes}}}
 	}
 	b.cfEmit(n, "OnnxLoop", attrs, ports)
 	return nil

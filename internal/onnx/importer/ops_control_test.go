@@ -231,3 +231,36 @@ func TestControlFlowRefuses(t *testing.T) {
 		t.Errorf("no body: err = %v", err)
 	}
 }
+
+// TestLoopNoTrip checks a Loop that runs no iteration: its scan output is
+// empty, with the element shape the body declares.
+func TestLoopNoTrip(t *testing.T) {
+	f := int32(pb.TensorProto_FLOAT)
+	body := cfGraphAttr("body", []string{"i", "cond", "v"}, []string{"cond", "v2", "s"},
+		cfNode("Neg", []string{"v"}, []string{"v2"}),
+		cfNode("Identity", []string{"v"}, []string{"s"}))
+	body.G.Output[2].Type = &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: f,
+		Shape: &pb.TensorShapeProto{Dim: []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}}}}}}
+	mp := shModel(13, []shInput{{"m", tensor.New(tensor.Int64, nil)}, {"v", tensor.New(tensor.Float32, tensor.Shape{2})}}, nil, []string{"vf", "ss"},
+		cfNode("Loop", []string{"m", "", "v"}, []string{"vf", "ss"}, body))
+	m := cfLoad(t, mp)
+	for _, tc := range []struct {
+		trips  int64
+		vf, ss string
+	}{
+		{0, "float32[2][1 2]", "float32[0,2][]"},
+		{3, "float32[2][-1 -2]", "float32[3,2][1 2 -1 -2 1 2]"},
+	} {
+		out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{
+			"m": tensor.MustFromSlice(tensor.Shape{}, []int64{tc.trips}), "v": cfF32(tensor.Shape{2}, 1, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := shFormat(out["vf"]); got != tc.vf {
+			t.Errorf("%d trips: vf = %s, want %s", tc.trips, got, tc.vf)
+		}
+		if got := shFormat(out["ss"]); got != tc.ss {
+			t.Errorf("%d trips: ss = %s, want %s", tc.trips, got, tc.ss)
+		}
+	}
+}
