@@ -372,3 +372,104 @@ func TestRdParallelRows(t *testing.T) {
 		}
 	}
 }
+
+// rdRefReduce is the reference reduction: each input element's index with
+// the reduced dimensions zeroed names its output slot.
+func rdRefReduce(op string, x []float64, shape tensor.Shape, mask []bool) []float64 {
+	keep := shape.Clone()
+	for d, red := range mask {
+		if red {
+			keep[d] = 1
+		}
+	}
+	out := make([]float64, keep.NumElements())
+	cnt := make([]int, len(out))
+	for i := range out {
+		switch op {
+		case "Prod":
+			out[i] = 1
+		case "Max":
+			out[i] = math.Inf(-1)
+		case "Min":
+			out[i] = math.Inf(1)
+		}
+	}
+	idx := make([]int, len(shape))
+	for i, v := range x {
+		rem := i
+		for d := len(shape) - 1; d >= 0; d-- {
+			idx[d] = rem % shape[d]
+			rem /= shape[d]
+		}
+		o := 0
+		for d := range shape {
+			if !mask[d] {
+				o = o*keep[d] + idx[d]
+			} else {
+				o = o * keep[d]
+			}
+		}
+		cnt[o]++
+		switch op {
+		case "Sum", "Mean":
+			out[o] += v
+		case "SumSquare":
+			out[o] += v * v
+		case "L1":
+			out[o] += math.Abs(v)
+		case "Prod":
+			out[o] *= v
+		case "Max":
+			out[o] = math.Max(out[o], v)
+		case "Min":
+			out[o] = math.Min(out[o], v)
+		}
+	}
+	if op == "Mean" {
+		for i := range out {
+			out[i] /= float64(cnt[i])
+		}
+	}
+	return out
+}
+
+// TestRdReduceAgainstReference runs every reduction over seeded random
+// tensors of edge shapes, each subset of axes, against rdRefReduce.
+func TestRdReduceAgainstReference(t *testing.T) {
+	r := newRand(3)
+	shapes := []tensor.Shape{{1}, {7}, {3, 1, 5}, {2, 3, 4}, {1, 13, 2}, {4, 2, 3, 5}}
+	for _, shape := range shapes {
+		for _, dt := range []tensor.DType{tensor.Float32, tensor.Float64} {
+			var x *tensor.Tensor
+			if dt == tensor.Float32 {
+				x = randF32(r, shape...)
+			} else {
+				x = randF64(r, shape...)
+			}
+			xv, _ := rdF64(x)
+			for set := 1; set < 1<<len(shape); set++ {
+				var axes []int64
+				mask := make([]bool, len(shape))
+				for d := range shape {
+					if set&(1<<d) != 0 {
+						axes = append(axes, int64(d-len(shape))) // negative axes
+						mask[d] = true
+					}
+				}
+				for _, op := range []string{"Sum", "Mean", "SumSquare", "L1", "Prod", "Max", "Min"} {
+					got := run1(t, "OnnxReduce"+op, attrs{"axes": axes}, x)
+					want := rdRefReduce(op, xv, shape, mask)
+					g, _ := rdF64(got)
+					if len(g) != len(want) {
+						t.Fatalf("%s %v %v axes %v: %d values, want %d", op, dt, shape, axes, len(g), len(want))
+					}
+					for i := range want {
+						if !closeTo(g[i], want[i], 1e-5) {
+							t.Fatalf("%s %v %v axes %v: element %d is %v, want %v", op, dt, shape, axes, i, g[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
