@@ -806,11 +806,6 @@ func nnBuildPool(kind nnPoolKind) Builder {
 		nhwc := attrInt(n, "_nhwc", 0) != 0
 		ceil := attrInt(n, "ceil_mode", 0) != 0
 		pp := nnPoolParams{kind: kind, p: nnLpP(n), includePad: attrInt(n, "count_include_pad", 0) != 0, colMajor: attrInt(n, "storage_order", 0) == 1}
-		if kind != nnMax && n.Attrs != nil {
-			if _, ok := n.Attrs.Ints("dilations"); ok && kind == nnLp {
-				return nil, n.Errorf(ErrUnsupported, "dilations on LpPool")
-			}
-		}
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 1); err != nil {
 				return nil, err

@@ -111,7 +111,7 @@ func (p *nnPass) reduce(n *graph.Node) bool {
 	}
 	if keep == 0 {
 		last := int64(-1)
-		for j, src := range perm {
+		for _, src := range perm {
 			if reduced[src] {
 				continue
 			}
@@ -119,7 +119,6 @@ func (p *nnPass) reduce(n *graph.Node) bool {
 				return false
 			}
 			last = src
-			_ = j
 		}
 	}
 	var idx []int32
@@ -508,7 +507,8 @@ func (p *nnPass) transpose(base string, x graph.Port, perm []int64) graph.Port {
 	return p.add(base, "Transpose", map[string]*tfpb.AttrValue{"Tperm": aType(tensor.Int32)}, x, pc)
 }
 
-// nnIdentity reports whether q∘p (p applied first) is the identity.
+// nnComposeIdentity reports whether transposing by p and then by q is
+// the identity.
 func nnComposeIdentity(p, q []int64) bool {
 	if len(p) != len(q) {
 		return false
@@ -530,6 +530,8 @@ func nnInverse(perm []int64) []int64 {
 	return inv
 }
 
+// visit applies the first rewrite that fits n and reports whether it
+// changed the graph.
 func (p *nnPass) visit(n *graph.Node) bool {
 	if p.dead[n.Name] || p.b.g.Node(n.Name) != n {
 		return false
