@@ -32,6 +32,8 @@ var compareDefs = map[string]compareDef{
 
 func init() {
 	for op, def := range compareDefs {
+		def.types = dtWiden(def.types)
+		unsigned := dtCompareUnsigned[op]
 		Register(op, func(n Node) (Kernel, error) {
 			if err := checkTypeAttr(n, "T", def.types...); err != nil {
 				return nil, err
@@ -67,6 +69,18 @@ func init() {
 					res = compareTyped(ctx, in[0], in[1], out, func(x, y bool) bool { return def.equality(x == y) })
 				case tensor.String:
 					res = compareTyped(ctx, in[0], in[1], out, func(x, y []byte) bool { return def.equality(bytes.Equal(x, y)) })
+				case tensor.Int16:
+					res = compareTyped(ctx, in[0], in[1], out, func(x, y int16) bool { return def.integer(int64(x), int64(y)) })
+				case tensor.Uint16:
+					res = compareTyped(ctx, in[0], in[1], out, func(x, y uint16) bool { return def.integer(int64(x), int64(y)) })
+				case tensor.Uint32:
+					res = compareTyped(ctx, in[0], in[1], out, func(x, y uint32) bool { return def.integer(int64(x), int64(y)) })
+				case tensor.Uint64:
+					res = compareTyped(ctx, in[0], in[1], out, unsigned)
+				case tensor.Float16:
+					res = compareTyped(ctx, in[0], in[1], out, func(x, y tensor.F16) bool { return def.float(float64(x.Float32()), float64(y.Float32())) })
+				case tensor.BFloat16:
+					res = compareTyped(ctx, in[0], in[1], out, func(x, y tensor.BF16) bool { return def.float(float64(x.Float32()), float64(y.Float32())) })
 				}
 				return Result(ctx, res), nil
 			}), nil
@@ -106,6 +120,17 @@ func init() {
 			return Result(ctx, res), nil
 		}), nil
 	})
+}
+
+// dtCompareUnsigned are the comparisons of uint64 values, which int64
+// cannot hold.
+var dtCompareUnsigned = map[string]func(x, y uint64) bool{
+	"Equal":        func(x, y uint64) bool { return x == y },
+	"NotEqual":     func(x, y uint64) bool { return x != y },
+	"Greater":      func(x, y uint64) bool { return x > y },
+	"GreaterEqual": func(x, y uint64) bool { return x >= y },
+	"Less":         func(x, y uint64) bool { return x < y },
+	"LessEqual":    func(x, y uint64) bool { return x <= y },
 }
 
 func compareTyped[T any](ctx context.Context, a, b *tensor.Tensor, out tensor.Shape, f func(x, y T) bool) *tensor.Tensor {

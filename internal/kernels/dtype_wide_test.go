@@ -112,6 +112,30 @@ func TestWideTypes(t *testing.T) {
 			[]tensor.F16{0x4155}}, // (1+3+4)/3 = 2.667 rounds to 2.666015625
 		{"min of three int16", "OnnxMin", nil,
 			[]*tensor.Tensor{dtT(v2, []int16{5, -5}), dtT(v1, []int16{0}), dtT(v2, []int16{-300, 7})}, []int16{-300, -5}},
+
+		// Comparisons and selection.
+		{"greater uint64 unsigned", "Greater", nil,
+			[]*tensor.Tensor{dtT(v2, []uint64{1 << 63, 1}), dtT(s, []uint64{2})}, []bool{true, false}},
+		{"less float16 with NaN", "Less", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0xbc00, 0x7e00}), dtT(v2, []tensor.F16{0, 0})}, []bool{true, false}},
+		{"equal int16", "Equal", nil,
+			[]*tensor.Tensor{dtT(v2, []int16{-1, 2}), dtT(v2, []int16{-1, 3})}, []bool{true, false}},
+		{"select uint32", "SelectV2", nil,
+			[]*tensor.Tensor{dtT(v2, []bool{true, false}), dtT(v2, []uint32{1, 2}), dtT(s, []uint32{4000000000})}, []uint32{1, 4000000000}},
+
+		// Unary ops.
+		{"abs uint64 is the identity", "Abs", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{1<<63 + 1})}, []uint64{1<<63 + 1}},
+		{"relu uint64 keeps large values", "Relu", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{1 << 63})}, []uint64{1 << 63}},
+		{"sign uint64", "Sign", nil,
+			[]*tensor.Tensor{dtT(v2, []uint64{0, 1 << 63})}, []uint64{0, 1}},
+		{"neg int16 wraps", "Neg", nil,
+			[]*tensor.Tensor{dtT(v2, []int16{-32768, 5})}, []int16{-32768, -5}},
+		{"sqrt float16 rounds once", "Sqrt", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x4000})}, []tensor.F16{0x3da8}},
+		{"exp bfloat16", "Exp", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.BF16{0x3f80})}, []tensor.BF16{0x402e}}, // e = 2.71875 in bfloat16
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,18 @@ func buildSelect(v2 bool) Builder {
 				res = selectTyped[bool](ctx, c, x, y, cs, out)
 			case tensor.String:
 				res = selectTyped[[]byte](ctx, c, x, y, cs, out)
+			case tensor.Int16:
+				res = selectTyped[int16](ctx, c, x, y, cs, out)
+			case tensor.Uint16:
+				res = selectTyped[uint16](ctx, c, x, y, cs, out)
+			case tensor.Uint32:
+				res = selectTyped[uint32](ctx, c, x, y, cs, out)
+			case tensor.Uint64:
+				res = selectTyped[uint64](ctx, c, x, y, cs, out)
+			case tensor.Float16:
+				res = selectTyped[tensor.F16](ctx, c, x, y, cs, out)
+			case tensor.BFloat16:
+				res = selectTyped[tensor.BF16](ctx, c, x, y, cs, out)
 			default:
 				return nil, n.Errorf(ErrUnsupported, "dtype %v", x.DType())
 			}

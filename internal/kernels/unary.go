@@ -113,8 +113,13 @@ func signInt(x int64) int64 {
 // where threshold is log(epsilon of dt) + 2.
 func softplusFor(dt tensor.DType) func(float64) float64 {
 	eps := 0x1p-23 // float32 machine epsilon
-	if dt == tensor.Float64 {
+	switch dt {
+	case tensor.Float64:
 		eps = 0x1p-52
+	case tensor.Float16:
+		eps = 0x1p-10
+	case tensor.BFloat16:
+		eps = 0x1p-7
 	}
 	threshold := math.Log(eps) + 2
 	return func(x float64) float64 {
@@ -135,9 +140,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			allowed := floatTypes
+			allowed := dtWiden(floatTypes)
 			if def.integer != nil {
-				allowed = numericTypes
+				allowed = dtWiden(numericTypes)
 			}
 			if err := checkTypeAttr(n, "T", allowed...); err != nil {
 				return nil, err
@@ -171,11 +176,51 @@ func init() {
 					res = unaryInt[int32](ctx, x, def.integer)
 				case tensor.Int64:
 					res = unaryInt[int64](ctx, x, def.integer)
+				case tensor.Int16:
+					res = unaryInt[int16](ctx, x, def.integer)
+				case tensor.Uint16:
+					res = unaryInt[uint16](ctx, x, def.integer)
+				case tensor.Uint32:
+					res = unaryInt[uint32](ctx, x, def.integer)
+				case tensor.Uint64:
+					g := def.integer
+					if u, ok := dtUnaryUnsigned[n.Op]; ok {
+						g = u
+					}
+					res = unaryInt[uint64](ctx, x, g)
+				case tensor.Float16:
+					res = dtUnaryHalf[tensor.F16](ctx, x, f)
+				case tensor.BFloat16:
+					res = dtUnaryHalf[tensor.BF16](ctx, x, f)
 				}
 				return Result(ctx, res), nil
 			}), nil
 		})
 	}
+}
+
+// dtUnaryUnsigned are the integer ops whose uint64 result differs from
+// the one on the int64 bit pattern; they take and return uint64 bits.
+var dtUnaryUnsigned = map[string]func(x int64) int64{
+	"Abs":  func(x int64) int64 { return x },
+	"Relu": func(x int64) int64 { return x },
+	"Sign": func(x int64) int64 {
+		if x != 0 {
+			return 1
+		}
+		return 0
+	},
+	"Relu6": func(x int64) int64 { return int64(min(uint64(x), 6)) },
+}
+
+// dtUnaryHalf applies f to float16 or bfloat16 values, rounding once.
+func dtUnaryHalf[T dtHalf](ctx context.Context, x *tensor.Tensor, f func(float64) float64) *tensor.Tensor {
+	to, from := dtHalfCodec[T]()
+	res, o := NewLikeCtx[T](ctx, x.DType(), x.Shape())
+	for i, v := range Slice[T](x) {
+		o[i] = from(f(float64(to(v))))
+	}
+	return res
 }
 
 func unaryFloat[T Float](ctx context.Context, x *tensor.Tensor, f func(float64) float64) *tensor.Tensor {
