@@ -284,12 +284,12 @@ func (b *builder) rdFromNHWC(n *node) (graph.Port, bool) {
 	return t.Inputs[0], true
 }
 
-// rdGemm converts Gemm. With alpha 1 it is TensorFlow's MatMul (which the
-// engine fuses with a following BiasAdd) plus C: a constant C, scaled by
-// beta at import, that is a row of the product's width becomes a BiasAdd,
-// any other C (when beta is 1 or C is constant) an AddV2, which broadcasts
-// as Gemm does for the shapes Gemm accepts. Anything else goes to the ONNX
-// kernel.
+// rdGemm converts Gemm. With alpha 1, or alpha folded into a constant B,
+// it is TensorFlow's MatMul (which the engine fuses with a following
+// BiasAdd) plus C: a constant C, scaled by beta at import, that is a row
+// of the product's width becomes a BiasAdd, any other C (when beta is 1
+// or C is constant) an AddV2, which broadcasts as Gemm does for the shapes
+// Gemm accepts. Anything else goes to the ONNX kernel.
 func rdGemm(b *builder, n *node) error {
 	alpha, beta := n.float("alpha", 1), n.float("beta", 1)
 	c, constC := b.constIn(n, 2)
@@ -298,14 +298,21 @@ func rdGemm(b *builder, n *node) error {
 			constC = false
 		}
 	}
+	bm, err := b.need(n, 1)
+	if err != nil {
+		return err
+	}
+	if w, ok := b.constIn(n, 1); ok && alpha != 1 {
+		// alpha folds into a constant B: alpha·(A·B) = A·(alpha·B) up
+		// to rounding.
+		if w = rdScale(w, alpha); w != nil {
+			bm, alpha = b.constant(w), 1
+		}
+	}
 	if alpha != 1 || n.has(2) && !constC && beta != 1 || !b.rdMaybeFloat(n, 0) || !b.rdMaybeFloat(n, 1) {
 		return kernel(b, n)
 	}
 	a, err := b.need(n, 0)
-	if err != nil {
-		return err
-	}
-	bm, err := b.need(n, 1)
 	if err != nil {
 		return err
 	}
