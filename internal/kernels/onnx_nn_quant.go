@@ -316,27 +316,30 @@ func nnAt(v []int32, i int) int32 {
 	return v[i]
 }
 
-// nnMatMulInt32 computes (a - azp) · (b - bzp) in int32 for every batch;
-// azp is per row, bzp per column (or one value, or none).
-func nnMatMulInt32(av, bv []int32, azp, bzp []int32, m, k, nn int, aOff, bOff []int, out []int32) {
+// nnMatMulInt32 computes (a - azp) · (b - bzp) for every batch; azp is
+// per row, bzp per column (or one value, or none). The products run
+// through the float64 GEMM, exact for these operands (each sum stays far
+// below 2^53), and are then wrapped to int32 as ONNX's int32 sums are.
+func nnMatMulInt32(ctx context.Context, av, bv []int32, azp, bzp []int32, m, k, nn int, aOff, bOff []int, out []int32) {
+	af, bf := make([]float64, len(av)), make([]float64, len(bv))
+	for i, v := range av {
+		af[i] = float64(v - nnAt(azp, (i/max(k, 1))%max(m, 1)))
+	}
+	for i, v := range bv {
+		bf[i] = float64(v - nnAt(bzp, i%max(nn, 1)))
+	}
+	cf := make([]float64, m*nn)
 	for p := range aOff {
-		a, b := av[aOff[p]:], bv[bOff[p]:]
-		o := out[p*m*nn:][:m*nn]
-		clear(o)
-		for i := 0; i < m; i++ {
-			za := nnAt(azp, i)
-			row := o[i*nn:][:nn]
-			for q := 0; q < k; q++ {
-				x := a[i*k+q] - za
-				if x == 0 {
-					continue
-				}
-				bRow := b[q*nn:][:nn]
-				for j := range row {
-					row[j] += x * (bRow[j] - nnAt(bzp, j))
-				}
-			}
-		}
+		gemm(ctx, m, nn, k, mat[float64]{data: af[aOff[p]:], ld: k}, mat[float64]{data: bf[bOff[p]:], ld: nn}, cf, nn)
+		nnWrap32(cf, out[p*m*nn:][:m*nn])
+	}
+}
+
+// nnWrap32 converts exact integer sums to int32, wrapping as int32
+// arithmetic would.
+func nnWrap32(src []float64, dst []int32) {
+	for i, v := range src {
+		dst[i] = int32(int64(v))
 	}
 }
 
@@ -364,7 +367,7 @@ func nnBuildMatMulInteger(n Node) (Kernel, error) {
 			return nil, err
 		}
 		out := Alloc(ctx, tensor.Int32, shape)
-		nnMatMulInt32(av, bv, azp, bzp, m, k, nn, aOff, bOff, out.Int32s())
+		nnMatMulInt32(ctx, av, bv, azp, bzp, m, k, nn, aOff, bOff, out.Int32s())
 		return []*tensor.Tensor{out}, nil
 	}), nil
 }
@@ -428,7 +431,7 @@ func nnBuildQLinearMatMul(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrUnsupported, "scales %v, %v, %v (want per-tensor, or b_scale per column)", in[1].Shape(), in[4].Shape(), in[6].Shape())
 		}
 		acc := make([]int32, nnSize([]int(shape)))
-		nnMatMulInt32(av, bv, azp, bzp, m, k, nn, aOff, bOff, acc)
+		nnMatMulInt32(ctx, av, bv, azp, bzp, m, k, nn, aOff, bOff, acc)
 		mul := func(i int) float64 {
 			s := bs[0]
 			if len(bs) > 1 {
@@ -484,10 +487,27 @@ func nnConvInt32(ctx context.Context, n Node, x, w, xzpT, wzpT *tensor.Tensor, b
 		return nil, nil, n.Errorf(ErrInvalidArgument, "bias must hold %d values", ws[0])
 	}
 	shape := append(tensor.Shape{xs[0], ws[0]}, g.out...)
-	acc := make([]int32, nnSize([]int(shape)))
-	if err := nnConv(ctx, xv, xs[0], xs[1], wv, ws[0], group, g, bias, acc, nnColBudget); err != nil {
+	// The float64 GEMM path is exact here (see nnMatMulInt32).
+	xf, wf := make([]float64, len(xv)), make([]float64, len(wv))
+	for i, v := range xv {
+		xf[i] = float64(v)
+	}
+	for i, v := range wv {
+		wf[i] = float64(v)
+	}
+	var bf []float64
+	if bias != nil {
+		bf = make([]float64, len(bias))
+		for i, v := range bias {
+			bf[i] = float64(v)
+		}
+	}
+	accf := make([]float64, nnSize([]int(shape)))
+	if err := nnConv(ctx, xf, xs[0], xs[1], wf, ws[0], group, g, bf, accf, nnColBudget); err != nil {
 		return nil, nil, err
 	}
+	acc := make([]int32, len(accf))
+	nnWrap32(accf, acc)
 	return acc, shape, nil
 }
 
