@@ -256,6 +256,8 @@ func (p *workerPool) wake(b *batch, n int) {
 		p.started++
 		go p.work()
 	}
+	// More wakeups than workers would only queue up, to be found stale.
+	n = min(n, p.started)
 	p.mu.Unlock()
 	for range n {
 		select {
