@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -24,10 +25,12 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"inferd/internal/artifact"
 )
 
 func init() {
-	register("deploy", "deploy a SavedModel folder or model.tar.gz as a serverless endpoint", runDeploy)
+	register("deploy", "deploy a SavedModel folder, an ONNX model or a model.tar.gz as a serverless endpoint", runDeploy)
 }
 
 // deployPollInterval is how often deploy asks whether the endpoint is up.
@@ -37,10 +40,26 @@ const deployPollInterval = 500 * time.Millisecond
 // go up in one PutObject.
 const uploadPartSize = 8 << 20
 
-// defaultImage is the container image deploy names in the model: the AWS
-// TensorFlow inference image, which inferd serves with its built-in
-// runtime and which real SageMaker would run too.
+// defaultImage is the container image deploy names in the model of a
+// SavedModel: the AWS TensorFlow inference image of the region, which
+// inferd serves with its built-in runtime and which real SageMaker would
+// run too.
 const defaultImage = "763104351884.dkr.ecr.%s.amazonaws.com/tensorflow-inference:2.13-cpu"
+
+// defaultONNXImage is the container image deploy names in the model of an
+// ONNX model, given the account and the region: an ONNX Runtime inference
+// image in the account's own registry (AWS publishes none), which inferd
+// maps to its onnx runtime (internal/images: a repository named
+// onnxruntime-inference).
+const defaultONNXImage = "%s.dkr.ecr.%s.amazonaws.com/onnxruntime-inference:1.17-cpu"
+
+// imageFor is the default image of a model in format.
+func imageFor(format artifact.Format, account, region string) string {
+	if format == artifact.ONNX {
+		return fmt.Sprintf(defaultONNXImage, account, region)
+	}
+	return fmt.Sprintf(defaultImage, region)
+}
 
 // patResourceName is SageMaker's pattern for model, config and endpoint
 // names.
@@ -58,15 +77,16 @@ type deployOptions struct {
 
 func runDeploy(ctx context.Context, env Env, args []string) int {
 	fs, cf := newFlagSet(env, "deploy", "inferd deploy PATH --name NAME [--memory MB] [--max-concurrency N] [--provisioned N]\n\n"+
-		"PATH is a SavedModel folder (packed as model.tar.gz, under version 1/ unless it has numeric\n"+
-		"version folders) or a model.tar.gz. Creates the endpoint NAME, or updates it when it exists,\n"+
-		"and waits until it is InService.")
+		"PATH is a SavedModel folder, an ONNX model (a .onnx file, packed with its external data\n"+
+		"files, or a folder holding one) or a model.tar.gz. A folder is packed as model.tar.gz, under\n"+
+		"version 1/ unless it has numeric version folders. Creates the endpoint NAME, or updates it\n"+
+		"when it exists, and waits until it is InService.")
 	var o deployOptions
 	fs.StringVar(&o.name, "name", "", "endpoint `name` (also the model's and the config's name)")
 	fs.IntVar(&o.memory, "memory", 2048, "serverless memory `MB`: 1024, 2048, 3072, 4096, 5120 or 6144")
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", 20, "serverless MaxConcurrency, 1-200")
 	fs.IntVar(&o.provisioned, "provisioned", 0, "serverless ProvisionedConcurrency (workers kept warm), 0 for none")
-	fs.StringVar(&o.image, "image", "", "container `image` named in the model (default the AWS tensorflow-inference image of the region)")
+	fs.StringVar(&o.image, "image", "", "container `image` named in the model (default the AWS tensorflow-inference image of the region; for an ONNX model, onnxruntime-inference in the account's registry)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "how long to wait for the endpoint to be InService")
 	pos, code, ok := parseArgs(fs, args)
 	if !ok {
@@ -81,9 +101,6 @@ func runDeploy(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return (&clients{url: cf.url, dataDir: cf.dataDir}).fail(env, "deploy", err)
 	}
-	if o.image == "" {
-		o.image = fmt.Sprintf(defaultImage, c.region)
-	}
 	if err := deploy(ctx, env, c, o); err != nil {
 		return c.fail(env, "deploy", err)
 	}
@@ -94,7 +111,7 @@ func runDeploy(ctx context.Context, env Env, args []string) int {
 func (o *deployOptions) validate(pos []string) string {
 	switch {
 	case len(pos) != 1:
-		return "need exactly one PATH (a SavedModel folder or model.tar.gz); see inferd deploy -h"
+		return "need exactly one PATH (a SavedModel folder, an ONNX model or a model.tar.gz); see inferd deploy -h"
 	case o.name == "":
 		return "--name is required"
 	case len(o.name) > 44 || !patResourceName.MatchString(o.name):
@@ -112,7 +129,7 @@ func (o *deployOptions) validate(pos []string) string {
 }
 
 func deploy(ctx context.Context, env Env, c *clients, o deployOptions) error {
-	archive, cleanup, err := modelArchive(o.path)
+	archive, format, cleanup, err := modelArchive(o.path)
 	if err != nil {
 		return err
 	}
@@ -134,6 +151,9 @@ func deploy(ctx context.Context, env Env, c *clients, o deployOptions) error {
 		return err
 	}
 	account := aws.ToString(id.Account)
+	if o.image == "" {
+		o.image = imageFor(format, account, c.region)
+	}
 	bucket := fmt.Sprintf("sagemaker-%s-%s", c.region, account)
 	if err := ensureBucket(ctx, c, bucket); err != nil {
 		return err
@@ -175,7 +195,7 @@ func deploy(ctx context.Context, env Env, c *clients, o deployOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "created model %s\n", modelName)
+	fmt.Fprintf(env.Stderr, "created model %s (image %s)\n", modelName, o.image)
 	made = append(made, func() error {
 		_, err := c.sm.DeleteModel(context.WithoutCancel(ctx), &sagemaker.DeleteModelInput{ModelName: &modelName})
 		return err
@@ -537,45 +557,130 @@ func fileDigest(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// modelArchive returns the path of a model.tar.gz for path: path itself
-// when it is an archive, else a temporary archive of the folder, which
-// cleanup removes.
-func modelArchive(path string) (archive string, cleanup func(), err error) {
+// modelArchive returns the path of a model.tar.gz for path and the format
+// of the model it holds: path itself when it is an archive, else a
+// temporary archive, which cleanup removes, of the folder or of the .onnx
+// file (under 1/, with the external data files it names).
+func modelArchive(path string) (archive string, format artifact.Format, cleanup func(), err error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", nil, failf(exitNotFound, "%v", err)
+		return "", "", nil, failf(exitNotFound, "%v", err)
 	}
-	if !st.IsDir() {
-		if !strings.HasSuffix(path, ".tar.gz") && !strings.HasSuffix(path, ".tgz") {
-			return "", nil, failf(exitUsage, "%s is neither a folder nor a .tar.gz: point deploy at a SavedModel folder or a model.tar.gz", path)
+	var pack func(io.Writer) error
+	switch {
+	case !st.IsDir() && artifact.IsONNXFile(path):
+		format = artifact.ONNX
+		dir, names, err := onnxFiles(path)
+		if err != nil {
+			return "", "", nil, err
 		}
-		return path, func() {}, nil
-	}
-	prefix, err := archivePrefix(path)
-	if err != nil {
-		return "", nil, err
+		pack = func(w io.Writer) error { return packFiles(w, dir, "1/", names) }
+	case !st.IsDir():
+		if !strings.HasSuffix(path, ".tar.gz") && !strings.HasSuffix(path, ".tgz") {
+			return "", "", nil, failf(exitUsage, "%s is neither a folder, a .onnx file nor a .tar.gz: point deploy at a SavedModel folder, an ONNX model or a model.tar.gz", path)
+		}
+		return path, archiveFormat(path), func() {}, nil
+	default:
+		format = artifact.Detect(path)
+		prefix, err := archivePrefix(path, format)
+		if err != nil {
+			return "", "", nil, err
+		}
+		pack = func(w io.Writer) error { return packDir(w, path, prefix) }
 	}
 	f, err := os.CreateTemp("", "inferd-model-*.tar.gz")
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	cleanup = func() { os.Remove(f.Name()) }
-	if err := packDir(f, path, prefix); err != nil {
+	if err := pack(f); err != nil {
 		f.Close()
 		cleanup()
-		return "", nil, err
+		return "", "", nil, err
 	}
 	if err := f.Close(); err != nil {
 		cleanup()
-		return "", nil, err
+		return "", "", nil, err
 	}
-	return f.Name(), cleanup, nil
+	return f.Name(), format, cleanup, nil
+}
+
+// onnxFiles returns what deploy packs for the ONNX model in file: its
+// folder and the slash-separated names in it of the model and of the
+// external data files the model reads.
+func onnxFiles(file string) (dir string, names []string, err error) {
+	info, err := readONNXInfo(file)
+	if err != nil {
+		return "", nil, failf(exitUsage, "%v", err)
+	}
+	dir = filepath.Dir(file)
+	names = []string{filepath.Base(file)}
+	for _, loc := range info.external {
+		name, err := externalPath(loc)
+		if err != nil {
+			return "", nil, failf(exitUsage, "%s: %v", file, err)
+		}
+		if st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name))); err != nil || !st.Mode().IsRegular() {
+			return "", nil, failf(exitNotFound, "%s reads external data from %s, which is not a file next to it", file, name)
+		}
+		names = append(names, name)
+	}
+	return dir, names, nil
+}
+
+// archiveFormat tells the format of the model in a model.tar.gz by its
+// member names, as a worker tells it by content (artifact.Detect): ONNX
+// when it holds a .onnx file and no SavedModel. An archive it cannot read
+// is taken for a SavedModel; the server reports what is wrong with it.
+func archiveFormat(archive string) artifact.Format {
+	f, err := os.Open(archive)
+	if err != nil {
+		return artifact.SavedModel
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return artifact.SavedModel
+	}
+	tr := tar.NewReader(gz)
+	onnx := false
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		switch base := path.Base(h.Name); {
+		case base == "saved_model.pb" || base == "saved_model.pbtxt":
+			return artifact.SavedModel
+		case artifact.IsONNXFile(base):
+			onnx = true
+		}
+	}
+	if onnx {
+		return artifact.ONNX
+	}
+	return artifact.SavedModel
 }
 
 // archivePrefix decides where dir's files go in the archive: under "1/"
-// when dir is a SavedModel itself (TF Serving wants numbered versions),
-// at the root when it holds numeric version folders or deeper SavedModels.
-func archivePrefix(dir string) (string, error) {
+// when dir is the model itself (a SavedModel, or a folder directly
+// holding the .onnx file served; TF Serving wants numbered versions), at
+// the root when it holds numeric version folders or deeper models. A
+// folder of ONNX models a worker could not choose among is refused here.
+func archivePrefix(dir string, format artifact.Format) (string, error) {
+	if format == artifact.ONNX {
+		file, err := artifact.FindONNX(dir, "")
+		if err != nil {
+			return "", failf(exitUsage, "%v", err)
+		}
+		if filepath.Clean(filepath.Dir(file)) == filepath.Clean(dir) {
+			return "1/", nil
+		}
+		return "", nil
+	}
 	if exists(filepath.Join(dir, "saved_model.pb")) || exists(filepath.Join(dir, "saved_model.pbtxt")) {
 		return "1/", nil
 	}
@@ -594,7 +699,7 @@ func archivePrefix(dir string) (string, error) {
 		return "", err
 	}
 	if !found {
-		return "", failf(exitUsage, "no saved_model.pb under %s: point deploy at a SavedModel folder (saved_model.pb + variables/) or a model.tar.gz", dir)
+		return "", failf(exitUsage, "no saved_model.pb or .onnx file under %s: point deploy at a SavedModel folder (saved_model.pb + variables/), an ONNX model (.onnx) or a model.tar.gz", dir)
 	}
 	return "", nil
 }
@@ -602,6 +707,66 @@ func archivePrefix(dir string) (string, error) {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// packFiles writes the files names (slash-separated, relative to dir)
+// as a gzipped tar, each under prefix, with the folders that hold them.
+func packFiles(w io.Writer, dir, prefix string, names []string) error {
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	// The folder's own time, so that packing it again gives the same
+	// bytes and deploy can skip the upload.
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix, Mode: 0o755, ModTime: st.ModTime()}); err != nil {
+		return err
+	}
+	written := map[string]bool{}
+	for _, name := range names {
+		parts := strings.Split(name, "/")
+		for i := 1; i < len(parts); i++ {
+			sub := strings.Join(parts[:i], "/")
+			if written[sub] {
+				continue
+			}
+			written[sub] = true
+			st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(sub)))
+			if err != nil {
+				return err
+			}
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + sub + "/", Mode: 0o755, ModTime: st.ModTime()}); err != nil {
+				return err
+			}
+		}
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		info, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if err := writeTarFile(tw, prefix+name, p, info); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
+
+// writeTarFile writes the regular file at p as the member name.
+func writeTarFile(tw *tar.Writer, name, p string, info fs.FileInfo) error {
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: info.Size(), ModTime: info.ModTime()}); err != nil {
+		return err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(tw, f)
+	return err
 }
 
 // packDir writes dir's regular files and folders as a gzipped tar, each
@@ -639,16 +804,7 @@ func packDir(w io.Writer, dir, prefix string) error {
 		case !info.Mode().IsRegular():
 			return nil // sockets, links: not model files
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: info.Size(), ModTime: info.ModTime()}); err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
+		return writeTarFile(tw, name, p, info)
 	})
 	if err != nil {
 		return err

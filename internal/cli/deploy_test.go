@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/smithy-go"
+
+	"inferd/internal/artifact"
 )
 
 // TestDeployInvokeLsDescribeRm runs the whole client workflow against an
@@ -177,13 +179,16 @@ func TestPackDir(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			archive, cleanup, err := modelArchive(tc.dir)
+			archive, format, cleanup, err := modelArchive(tc.dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer cleanup()
+			if format != artifact.SavedModel {
+				t.Errorf("format %s, want %s", format, artifact.SavedModel)
+			}
 			// Packing again gives the same bytes, so the upload is skipped.
-			again, cleanup2, err := modelArchive(tc.dir)
+			again, _, cleanup2, err := modelArchive(tc.dir)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,11 +27,12 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 		"(a JSON answer on one line unless --raw).\n"+
 		"--image decodes a PNG or JPEG, resizes it (bilinear) to the model's input size (or --size WxH),\n"+
 		"scales the values to [0,1] (or keeps 0-255 with --scale 255) and sends {\"instances\": [image]},\n"+
-		"shape (1,H,W,C), C 3 (RGB) or 1 (gray) as the model's signature says.")
+		"shape (1,H,W,C), C 3 (RGB) or 1 (gray) as the model's input says: a SavedModel's serving_default\n"+
+		"signature, or an ONNX model's input, which is sent as (1,C,H,W) when it is laid out so.")
 	jsonFile := fs.String("json", "", "request body `file` (- reads standard input)")
 	contentType := fs.String("content-type", "application/json", "content `type` of the --json body (text/csv, application/jsonlines also work)")
 	imageFile := fs.String("image", "", "PNG or JPEG `file` to send as one instance")
-	size := fs.String("size", "", "`WxH` the image is resized to (default the model's input size, read from its serving_default signature; else 224x224)")
+	size := fs.String("size", "", "`WxH` the image is resized to (default the model's input size, read from its SavedModel signature or ONNX input; else 224x224)")
 	raw := fs.Bool("raw", false, "print the response body as it came; by default a JSON answer is printed on one line")
 	scale := fs.Float64("scale", 1, "the value white maps to: 1 sends [0,1], 255 sends 0-255")
 	pos, code, ok := parseArgs(fs, args)
@@ -56,7 +57,7 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "inferd invoke: --size %q: %v\n", *size, err)
 			return exitUsage
 		}
-		shape = imageShape{h: h, w: w, c: 3}
+		shape = imageShape{h: h, w: w}
 	}
 	name := pos[0]
 
@@ -86,13 +87,21 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 		switch {
 		case isCLIError(err, exitNotFound):
 			return c.fail(env, "invoke", err)
-		case err == nil && shape.h == 0:
-			shape = model
-		case err == nil:
-			shape.c = model.c
-		case shape.h == 0:
-			fmt.Fprintf(env.Stderr, "inferd invoke: note: sending 224x224 RGB; the model's input size is unknown (%v): pass --size WxH\n", err)
-			shape = imageShape{h: 224, w: 224, c: 3}
+		case err != nil && !errors.Is(err, errImageSize):
+			model = imageShape{c: 3} // unknown: RGB, channels last
+		}
+		if shape.h == 0 {
+			shape.h, shape.w = model.h, model.w
+		}
+		shape.c, shape.chw = model.c, model.chw
+		if shape.h == 0 {
+			shape.h, shape.w = 224, 224
+			layout := ""
+			if shape.chw {
+				layout = " (channels first)"
+			}
+			fmt.Fprintf(env.Stderr, "inferd invoke: note: sending 224x224 %s%s; the model's input size is unknown (%v): pass --size WxH\n",
+				map[int]string{1: "gray", 3: "RGB"}[shape.c], layout, err)
 		}
 		body, ct = imageJSON(img, shape, *scale), "application/json"
 	}
@@ -149,39 +158,46 @@ func loadImage(path string) (image.Image, error) {
 	return img, nil
 }
 
-// imageJSON returns the request {"instances": [H×W×C values]} for img
-// resized to s; one channel is the luma (ITU-R 601-2, as PIL's "L").
+// imageJSON returns the request {"instances": [image]} for img resized
+// to s, the image H×W×C values (C×H×W when s.chw); one channel is the
+// luma (ITU-R 601-2, as PIL's "L").
 func imageJSON(img image.Image, s imageShape, scale float64) []byte {
 	px := resizeBilinear(img, s.w, s.h)
+	// value is channel ch of pixel (x, y), scaled.
+	value := func(x, y, ch int) float64 {
+		rgb := px[(y*s.w+x)*3:][:3]
+		if s.c == 1 {
+			return rgb[0]*0.299 + rgb[1]*0.587 + rgb[2]*0.114
+		}
+		return rgb[ch]
+	}
 	var b bytes.Buffer
 	b.Grow(s.w * s.h * s.c * 8)
-	b.WriteString(`{"instances": [[`)
-	for y := range s.h {
-		if y > 0 {
-			b.WriteByte(',')
-		}
+	num := func(v float64) {
+		b.Write(strconv.AppendFloat(b.AvailableBuffer(), float64(float32(v*scale/255)), 'g', -1, 32))
+	}
+	// list writes n items between brackets, each by item.
+	list := func(n int, item func(i int)) {
 		b.WriteByte('[')
-		for x := range s.w {
-			if x > 0 {
+		for i := range n {
+			if i > 0 {
 				b.WriteByte(',')
 			}
-			rgb := px[(y*s.w+x)*3:][:3]
-			values := rgb
-			if s.c == 1 {
-				values = []float64{rgb[0]*0.299 + rgb[1]*0.587 + rgb[2]*0.114}
-			}
-			b.WriteByte('[')
-			for ch, v := range values {
-				if ch > 0 {
-					b.WriteByte(',')
-				}
-				b.Write(strconv.AppendFloat(b.AvailableBuffer(), float64(float32(v*scale/255)), 'g', -1, 32))
-			}
-			b.WriteByte(']')
+			item(i)
 		}
 		b.WriteByte(']')
 	}
-	b.WriteString("]]}")
+	b.WriteString(`{"instances": [`)
+	if s.chw {
+		list(s.c, func(ch int) {
+			list(s.h, func(y int) { list(s.w, func(x int) { num(value(x, y, ch)) }) })
+		})
+	} else {
+		list(s.h, func(y int) {
+			list(s.w, func(x int) { list(s.c, func(ch int) { num(value(x, y, ch)) }) })
+		})
+	}
+	b.WriteString("]}")
 	return b.Bytes()
 }
 

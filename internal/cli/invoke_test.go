@@ -14,10 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"google.golang.org/protobuf/proto"
-
-	"inferd/internal/savedmodel/pb"
 )
 
 func TestParseSize(t *testing.T) {
@@ -155,7 +151,7 @@ func TestImageInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
-			archive, cleanup, err := modelArchive(sharedFixture(t, "savedmodels/"+tc.dir))
+			archive, _, cleanup, err := modelArchive(sharedFixture(t, "savedmodels/"+tc.dir))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,17 +161,9 @@ func TestImageInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			b, err := savedModelFromArchive(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sm := new(pb.SavedModel)
-			if err := proto.Unmarshal(b, sm); err != nil {
-				t.Fatal(err)
-			}
-			got, err := imageInput(sm)
+			got, err := archiveImageInput(f, "")
 			if got != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("imageInput = %+v, %v; want %+v, error %q", got, err, tc.want, tc.wantErr)
+				t.Errorf("archiveImageInput = %+v, %v; want %+v, error %q", got, err, tc.want, tc.wantErr)
 			}
 		})
 	}
@@ -185,7 +173,7 @@ func TestImageInput(t *testing.T) {
 // it with the request on standard input.
 func TestDeployArchiveInvokeStdin(t *testing.T) {
 	hp2 := sharedFixture(t, "savedmodels/tfserving/saved_model_half_plus_two_cpu")
-	archive, cleanup, err := modelArchive(hp2)
+	archive, _, cleanup, err := modelArchive(hp2)
 	if err != nil {
 		t.Fatal(err)
 	}
