@@ -473,3 +473,58 @@ func TestRdReduceAgainstReference(t *testing.T) {
 		}
 	}
 }
+
+// TestRdNeverPanic feeds the reduce family's kernels random inputs of
+// random dtypes, ranks and counts under several attribute sets: they may
+// refuse with an error but must not panic.
+func TestRdNeverPanic(t *testing.T) {
+	r := newRand(33)
+	attrSets := []attrs{
+		nil,
+		{"_opset": 13, "axis": 1, "keepdims": 0, "axes": []int64{0}, "training_mode": 1, "select_last_index": 1,
+			"equation": "ii->i", "ignore_index": 0, "reduction": "sum", "size": 3, "transA": 1, "alpha": float32(2),
+			"spatial": 0, "_absent": []int64{1}},
+		{"_opset": 11, "axis": -1, "axes": []int64{-1, 0}, "noop_with_empty_axes": 1, "equation": "ij,jk",
+			"stash_type": 11, "seed": 3, "beta": float32(0.5), "reduction": "none", "size": 1, "_absent": []int64{2}},
+	}
+	var ops []string
+	for _, op := range Ops() {
+		switch {
+		case len(op) > 10 && op[:10] == "OnnxReduce",
+			op == "OnnxArgMax", op == "OnnxArgMin", op == "OnnxSoftmax", op == "OnnxLogSoftmax", op == "OnnxHardmax",
+			op == "OnnxLayerNormalization", op == "OnnxBatchNormalization", op == "OnnxInstanceNormalization",
+			op == "OnnxLRN", op == "OnnxMeanVarianceNormalization", op == "OnnxNegativeLogLikelihoodLoss",
+			op == "OnnxSoftmaxCrossEntropyLoss", op == "OnnxDropout", op == "OnnxMatMul", op == "OnnxGemm",
+			op == "OnnxDet", op == "OnnxEinsum":
+			ops = append(ops, op)
+		}
+	}
+	if len(ops) != 27 {
+		t.Fatalf("found %d of the family's 27 ops: %v", len(ops), ops)
+	}
+	for _, op := range ops {
+		t.Run(op, func(t *testing.T) {
+			for _, at := range attrSets {
+				for trial := 0; trial < 80; trial++ {
+					in := make([]*tensor.Tensor, r.IntN(5)+1)
+					for i := range in {
+						in[i] = randomInput(r)
+					}
+					b, _ := Lookup(op)
+					k, err := b(Node{Name: "n", Op: op, Attrs: at, NumInputs: len(in)})
+					if err != nil {
+						continue
+					}
+					func() {
+						defer func() {
+							if p := recover(); p != nil {
+								t.Fatalf("%s panicked on inputs %v with attrs %v: %v", op, in, at, p)
+							}
+						}()
+						_, _ = k.Compute(context.Background(), in)
+					}()
+				}
+			}
+		})
+	}
+}
