@@ -179,7 +179,7 @@ func (d *dataPlane) spec(ctx context.Context, endpoint string, vv sagemaker.Vari
 	}
 	c := vv.Containers[0]
 	if c.ModelDataURL == "" {
-		return fleet.WorkerSpec{}, fmt.Errorf("Variant %s: model %s has no model data (ModelDataUrl); inferd's TensorFlow runtime needs a SavedModel.", vv.VariantName, vv.ModelName)
+		return fleet.WorkerSpec{}, fmt.Errorf("Variant %s: model %s has no model data (ModelDataUrl); inferd needs a SavedModel or an ONNX model.", vv.VariantName, vv.ModelName)
 	}
 	dir, err := d.artifacts.Fetch(ctx, c.ModelDataURL, c.Uncompressed)
 	if err != nil {

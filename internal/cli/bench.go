@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	register("bench", "time a SavedModel signature on seeded random inputs and print one JSON line", runBench)
+	register("bench", "time a SavedModel signature or an ONNX model on seeded random inputs and print one JSON line", runBench)
 }
 
 // benchResult is the one JSON line inferd bench prints; bench/engine/ort.js

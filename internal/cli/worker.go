@@ -21,7 +21,7 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	cfg := worker.Config{Getenv: os.Getenv, Started: started}
-	fs.StringVar(&cfg.ModelDir, "model-dir", worker.DefaultModelDir, "model data `directory`: an unpacked artifact or a SavedModel directory (the SavedModel may sit at any depth)")
+	fs.StringVar(&cfg.ModelDir, "model-dir", worker.DefaultModelDir, "model data `directory`: an unpacked artifact, a SavedModel directory or a directory holding an ONNX model (.onnx); the model may sit at any depth")
 	fs.StringVar(&cfg.Socket, "socket", "", "unix socket `path` to serve on")
 	fs.StringVar(&cfg.Listen, "listen", "", "TCP `address` to serve on (default :$"+worker.EnvPort+", else :"+worker.DefaultPort+", when --socket is not given either)")
 	fs.StringVar(&cfg.ModelName, "model-name", "", "`name` to serve the model under (default $"+worker.EnvDefaultModelName+", else its directory name, as the TensorFlow Serving container names it)")
@@ -29,8 +29,9 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: inferd worker [--model-dir DIR] [--socket PATH] [--listen ADDR] [--model-name NAME] [--ready-fd N] [serve]\n\n"+
-			"Loads one model, then serves GET /ping, POST /invocations and the TensorFlow Serving REST API\n"+
-			"as the SageMaker TensorFlow Serving container does. Stops on SIGTERM once in-flight requests end.\n\nflags:")
+			"Loads one model (a SavedModel or an ONNX model), then serves GET /ping, POST /invocations and\n"+
+			"the TensorFlow Serving REST API as the SageMaker TensorFlow Serving container does. Stops on\n"+
+			"SIGTERM once in-flight requests end.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

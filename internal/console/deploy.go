@@ -35,7 +35,7 @@ func (c *Console) deployPage(w http.ResponseWriter, r *http.Request, s *session)
 	c.page(w, r, s, "deploy", "Deploy a model", deployForm{Memory: "2048", MaxConcurrency: "20", Bucket: c.bucketName(), Memories: memorySizes}, nil)
 }
 
-// deploy uploads a model.tar.gz (or packs a SavedModel folder) into the
+// deploy uploads a model.tar.gz (or packs a SavedModel or ONNX folder) into the
 // bucket sagemaker-{region}-{account} and creates a model, an endpoint
 // configuration with one serverless variant and an endpoint, all named
 // after the form's name, through the control plane's own API.
@@ -129,7 +129,7 @@ func (c *Console) createEndpoint(ctx context.Context, s *session, name string, b
 // multipart encoding keeps only base names.
 func modelArchive(form *multipart.Form) (body io.Reader, size int64, cleanup func(), err error) {
 	if form == nil {
-		return nil, 0, nil, errors.New("Choose a model.tar.gz or a SavedModel folder.")
+		return nil, 0, nil, errors.New("Choose a model.tar.gz, or a folder holding a SavedModel or an ONNX model.")
 	}
 	if fhs := form.File["model"]; len(fhs) > 0 && fhs[0].Size > 0 {
 		f, err := fhs[0].Open()
@@ -140,7 +140,7 @@ func modelArchive(form *multipart.Form) (body io.Reader, size int64, cleanup fun
 	}
 	files := form.File["folder"]
 	if len(files) == 0 {
-		return nil, 0, nil, errors.New("Choose a model.tar.gz or a SavedModel folder.")
+		return nil, 0, nil, errors.New("Choose a model.tar.gz, or a folder holding a SavedModel or an ONNX model.")
 	}
 	paths := form.Value["paths"]
 	tmp, err := os.CreateTemp("", "inferd-console-*.tar.gz")
