@@ -3,10 +3,12 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"testing"
 
+	"inferd/internal/tensor"
 	"inferd/internal/testutil"
 )
 
@@ -113,4 +115,60 @@ func BenchmarkRunInto(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestRunIntoMatchesRun checks that RunInto writes Run's outputs, bit for
+// bit, through one Outputs reused across batch sizes (a new tensor when
+// the shape changes, the same one overwritten when it does not), and that
+// its outputs are copies: a pass-through output does not change with the
+// input it came from.
+func TestRunIntoMatchesRun(t *testing.T) {
+	ctx := context.Background()
+	for _, rel := range []string{"rps_cnn_hyuto/saved_model", "mnist_mlp_aiano/model", "tfserving/saved_model_half_plus_two_cpu/00000123"} {
+		t.Run(rel, func(t *testing.T) {
+			m := loadOrSkip(t, rel)
+			sig, _ := m.Signature("serving_default")
+			var out Outputs
+			var first map[string]*tensor.Tensor
+			for k, batch := range []int{1, 3, 3, 1} {
+				in, ok := randomInputs(sig, batch, rand.New(rand.NewPCG(uint64(k), 1)))
+				if !ok {
+					t.Fatal("non-float inputs")
+				}
+				want, err := m.Run(ctx, "serving_default", in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = cloneOutputs(want)
+				if err := m.RunInto(ctx, "serving_default", in, &out); err != nil {
+					t.Fatal(err)
+				}
+				if err := sameOutputs(out.Map(), want); err != nil {
+					t.Fatalf("batch %d: %v", batch, err)
+				}
+				if k == 1 {
+					first = maps.Clone(out.Map())
+				}
+				if k == 2 {
+					for name, t0 := range first {
+						if out.Get(name) != t0 {
+							t.Errorf("batch %d again: output %s is a new tensor, want the last one overwritten", batch, name)
+						}
+					}
+				}
+			}
+		})
+	}
+	t.Run("pass-through", func(t *testing.T) {
+		m := loadOrSkip(t, "tfjs_node/model_single_input_multi_output")
+		x := tensor.MustFromSlice(tensor.Shape{1}, []int32{7})
+		var out Outputs
+		if err := m.RunInto(ctx, "serving_default", map[string]*tensor.Tensor{"x": x}, &out); err != nil {
+			t.Fatal(err)
+		}
+		x.Int32s()[0] = 8
+		if got := out.Get("output_1").Int32s()[0]; got != 7 {
+			t.Errorf("output_1 = %d after the input changed, want 7 (a copy)", got)
+		}
+	})
 }
