@@ -60,7 +60,7 @@ var rdRankKeeping = map[string]bool{
 	"Softplus": true, "Softsign": true, "LeakyRelu": true, "Identity": true, "Abs": true,
 	"Neg": true, "Exp": true, "Log": true, "Sqrt": true, "Rsqrt": true, "Square": true,
 	"Erf": true, "Reciprocal": true, "BiasAdd": true, "Softmax": true, "LogSoftmax": true,
-	"OnnxClip": true, "OnnxSoftmax": true, "OnnxLogSoftmax": true, "OnnxHardmax": true,
+	"OnnxClip": true, "OnnxCast": true, "Cast": true, "OnnxSoftmax": true, "OnnxLogSoftmax": true, "OnnxHardmax": true,
 	"OnnxMaxPool": true, "OnnxAveragePool": true, "OnnxGlobalMaxPool": true,
 	"OnnxGlobalAveragePool": true, "OnnxBatchNormalization": true, "OnnxLayerNormalization": true,
 }
@@ -344,8 +344,8 @@ func rdGemm(b *builder, n *node) error {
 
 // rdMaybeFloat reports whether input i of n may be float32 or float64,
 // the dtypes of the TensorFlow kernels the converters choose: false only
-// when its dtype is known (a constant, or a typed graph input) and is
-// another.
+// when its dtype is known (a constant, a typed graph input or a cast) and
+// is another.
 func (b *builder) rdMaybeFloat(n *node, i int) bool {
 	if t, ok := b.constIn(n, i); ok {
 		return t.DType() == tensor.Float32 || t.DType() == tensor.Float64
@@ -355,11 +355,19 @@ func (b *builder) rdMaybeFloat(n *node, i int) bool {
 		return true
 	}
 	src := b.g.Node(p.Node)
-	if src == nil || src.Op != "Placeholder" {
+	if src == nil || p.Index != 0 {
 		return true
 	}
-	a, ok := src.Attrs["dtype"]
-	if !ok {
+	var a *tfpb.AttrValue
+	switch src.Op {
+	case "Placeholder":
+		a = src.Attrs["dtype"]
+	case OnnxOp("Cast"):
+		a = src.Attrs["to"]
+	case "Cast":
+		a = src.Attrs["DstT"]
+	}
+	if a == nil {
 		return true
 	}
 	return a.GetType() == tfDType(tensor.Float32) || a.GetType() == tfDType(tensor.Float64)

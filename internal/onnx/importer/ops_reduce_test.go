@@ -93,6 +93,13 @@ func TestRdConverters(t *testing.T) {
 			[]*pb.TensorProto{rdInit("w", []int64{2, 1}, 1, 1), rdInit("c", []int64{1}, 10)},
 			map[string]*tensor.Tensor{"x": tensor.MustFromSlice(tensor.Shape{1, 2, 1, 2}, []float32{1, 3, 5, 7})},
 			"BiasAdd", "OnnxMatMul", []float32{18}, false},
+		{"matmul of a cast to int64 is the ONNX kernel", 13,
+			[]*pb.NodeProto{
+				{OpType: "Flatten", Input: []string{"x"}, Output: []string{"f"}},
+				{OpType: "Cast", Input: []string{"f"}, Output: []string{"i"}, Attribute: []*pb.AttributeProto{rdAttrI("to", int64(pb.TensorProto_INT64))}},
+				{OpType: "MatMul", Input: []string{"i", "i"}, Output: []string{"y"}},
+			},
+			nil, map[string]*tensor.Tensor{"x": x22}, "OnnxMatMul", "MatMul", []float32{7, 10, 15, 22}, false},
 		{"a row wider than the product stays a broadcasting AddV2", 13,
 			[]*pb.NodeProto{
 				{OpType: "Flatten", Input: []string{"x"}, Output: []string{"f"}},
@@ -188,6 +195,10 @@ func TestRdConverters(t *testing.T) {
 			switch y := out["y"]; y.DType() {
 			case tensor.Int32:
 				for _, v := range y.Int32s() {
+					got = append(got, float32(v))
+				}
+			case tensor.Int64:
+				for _, v := range y.Int64s() {
 					got = append(got, float32(v))
 				}
 			default:
