@@ -414,30 +414,51 @@ func rdBuildInstanceNorm(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "B: %v", err)
 		}
-		v, _ := rdF64(x)
-		y := make([]float64, len(v))
-		for b := 0; b < nb; b++ {
-			for ch := 0; ch < c; ch++ {
-				off := (b*c + ch) * inner
-				row := v[off : off+inner]
-				m := 0.0
-				for _, e := range row {
-					m += e
-				}
-				m /= float64(inner)
-				va := 0.0
-				for _, e := range row {
-					va += (e - m) * (e - m)
-				}
-				va /= float64(inner)
-				k := scale[ch] / math.Sqrt(va+eps)
-				for j, e := range row {
-					y[off+j] = (e-m)*k + bias[ch]
-				}
+		var y *tensor.Tensor
+		switch x.DType() {
+		case tensor.Float32:
+			var o []float32
+			y, o = NewLikeCtx[float32](ctx, tensor.Float32, s)
+			rdInstanceRows(ctx, x.Float32s(), o, nb*c, c, inner, scale, bias, eps)
+		case tensor.Float64:
+			var o []float64
+			y, o = NewLikeCtx[float64](ctx, tensor.Float64, s)
+			rdInstanceRows(ctx, x.Float64s(), o, nb*c, c, inner, scale, bias, eps)
+		default:
+			v, _ := rdF64(x)
+			o := make([]float64, len(v))
+			rdInstanceRows(ctx, v, o, nb*c, c, inner, scale, bias, eps)
+			y = rdStore(ctx, x.DType(), s, o)
+		}
+		return []*tensor.Tensor{y}, nil
+	}), nil
+}
+
+// rdInstanceRows normalizes rows rows of inner elements of x into y, row
+// r being channel r%c, scaled and shifted by that channel's scale and
+// bias; rows are split across the run's threads.
+func rdInstanceRows[T Float](ctx context.Context, x, y []T, rows, c, inner int, scale, bias []float64, eps float64) {
+	parallelFor(ctx, rows, rows*inner*4, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row, dst := x[r*inner:(r+1)*inner], y[r*inner:(r+1)*inner]
+			m := 0.0
+			for _, e := range row {
+				m += float64(e)
+			}
+			m /= float64(inner)
+			va := 0.0
+			for _, e := range row {
+				d := float64(e) - m
+				va += d * d
+			}
+			va /= float64(inner)
+			ch := r % c
+			k := scale[ch] / math.Sqrt(va+eps)
+			for j, e := range row {
+				dst[j] = T((float64(e)-m)*k + bias[ch])
 			}
 		}
-		return []*tensor.Tensor{rdStore(ctx, x.DType(), s, y)}, nil
-	}), nil
+	})
 }
 
 // rdBuildLRN makes ONNX LRN: each element divided by (bias + alpha/size ·

@@ -347,6 +347,7 @@ func TestRdParallelRows(t *testing.T) {
 	r := newRand(7)
 	x := randF32(r, 64, 1024)
 	w := randF32(r, 1024)
+	img, ch := randF32(r, 2, 8, 4096), randF32(r, 8)
 	for _, c := range []struct {
 		op string
 		at attrs
@@ -355,6 +356,7 @@ func TestRdParallelRows(t *testing.T) {
 		{"OnnxSoftmax", attrs{"_opset": 13, "axis": 0}, []*tensor.Tensor{x}},
 		{"OnnxLogSoftmax", attrs{"_opset": 13}, []*tensor.Tensor{x}},
 		{"OnnxLayerNormalization", attrs{}, []*tensor.Tensor{x, w, w}},
+		{"OnnxInstanceNormalization", attrs{}, []*tensor.Tensor{img, ch, ch}},
 	} {
 		k := build(t, c.op, c.at, len(c.in))
 		one, err := k.Compute(WithThreads(context.Background(), 1), c.in)
