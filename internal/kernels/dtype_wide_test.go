@@ -134,6 +134,27 @@ func TestWideTypes(t *testing.T) {
 			[]*tensor.Tensor{dtT(v2, []int16{-32768, 5})}, []int16{-32768, -5}},
 		{"sqrt float16 rounds once", "Sqrt", nil,
 			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x4000})}, []tensor.F16{0x3da8}},
+		{"clip float16 by value, NaN kept", "OnnxClip", nil,
+			[]*tensor.Tensor{dtT(tensor.Shape{4}, []tensor.F16{0xc400, 0x3800, 0x4400, 0x7e00}), dtT(s, []tensor.F16{0xbc00}), dtT(s, []tensor.F16{0x3c00})},
+			[]tensor.F16{0xbc00, 0x3800, 0x3c00, 0x7e00}}, // -4, 0.5, 4, NaN clipped to [-1, 1]
+		{"clip uint64 above 2^63", "OnnxClip", nil,
+			[]*tensor.Tensor{dtT(v2, []uint64{1 << 63, 1}), dtT(s, []uint64{2}), dtT(s, []uint64{1<<63 - 1})}, []uint64{1<<63 - 1, 2}},
+		{"clip opset 6 attributes on float16", "OnnxClip", attrs{"_opset": 6, "min": -0.5, "max": 0.5},
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0xc000, 0x3400})}, []tensor.F16{0xb800, 0x3400}},
+		{"prelu float16", "OnnxPRelu", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0xc000, 0x4000}), dtT(s, []tensor.F16{0x3555})}, []tensor.F16{0xb955, 0x4000}}, // -2/3 rounds to 0xb955
+		{"hard sigmoid bfloat16", "OnnxHardSigmoid", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.BF16{0x3f80, 0xc120})}, []tensor.BF16{0x3f33, 0}}, // 0.7 -> 0.69921875
+		{"shrink int16", "OnnxShrink", attrs{"lambd": 1.5, "bias": 1.5},
+			[]*tensor.Tensor{dtT(tensor.Shape{3}, []int16{-3, 1, 3})}, []int16{-1, 0, 1}},
+		{"isnan float16", "OnnxIsNaN", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0x7e00, 0x7c00})}, []bool{true, false}},
+		{"isinf bfloat16", "OnnxIsInf", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.BF16{0xff80, 0x7fc0})}, []bool{true, false}},
+		{"oneslike float16", "OnesLike", nil,
+			[]*tensor.Tensor{dtT(v2, []tensor.F16{0x7e00, 0})}, []tensor.F16{0x3c00, 0x3c00}},
+		{"oneslike uint64", "OnesLike", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{7})}, []uint64{1}},
 		{"exp bfloat16", "Exp", nil,
 			[]*tensor.Tensor{dtT(v1, []tensor.BF16{0x3f80})}, []tensor.BF16{0x402e}}, // e = 2.71875 in bfloat16
 	}

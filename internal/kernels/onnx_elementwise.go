@@ -131,9 +131,9 @@ var ewActivations = map[string]func(n Node) ewActivation{
 func ewBuildActivation(mk func(n Node) ewActivation) Builder {
 	return func(n Node) (Kernel, error) {
 		act := mk(n)
-		allowed := floatTypes
+		allowed := dtWiden(floatTypes)
 		if act.integers {
-			allowed = numericTypes
+			allowed = dtWiden(numericTypes)
 		}
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 1); err != nil {
@@ -157,6 +157,18 @@ func ewBuildActivation(mk func(n Node) ewActivation) Builder {
 				res = ewUnaryTrunc[int32](ctx, x, act.f)
 			case tensor.Int64:
 				res = ewUnaryTrunc[int64](ctx, x, act.f)
+			case tensor.Int16:
+				res = ewUnaryTrunc[int16](ctx, x, act.f)
+			case tensor.Uint16:
+				res = ewUnaryTrunc[uint16](ctx, x, act.f)
+			case tensor.Uint32:
+				res = ewUnaryTrunc[uint32](ctx, x, act.f)
+			case tensor.Uint64:
+				res = ewUnaryTrunc[uint64](ctx, x, act.f)
+			case tensor.Float16:
+				res = dtUnaryHalf[tensor.F16](ctx, x, act.f)
+			case tensor.BFloat16:
+				res = dtUnaryHalf[tensor.BF16](ctx, x, act.f)
 			}
 			return single(res), nil
 		}), nil
@@ -179,11 +191,15 @@ func ewPredicate(ctx context.Context, n Node, in []*tensor.Tensor, f func(x floa
 		return nil, err
 	}
 	x := in[0]
-	if err := checkDType(n, "input", x, floatTypes...); err != nil {
+	if err := checkDType(n, "input", x, dtWiden(floatTypes)...); err != nil {
 		return nil, err
 	}
 	res, o := NewLikeCtx[bool](ctx, tensor.Bool, x.Shape())
 	switch v := x.Data().(type) {
+	case []tensor.F16, []tensor.BF16:
+		for i, e := range dtHalfFloat64s(x) {
+			o[i] = f(e)
+		}
 	case []float32:
 		for i, e := range v {
 			o[i] = f(float64(e))
@@ -571,7 +587,7 @@ func ewBuildClip(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "input", x, numericTypes...); err != nil {
+		if err := checkDType(n, "input", x, ewClipTypes...); err != nil {
 			return nil, err
 		}
 		var bounds [2]*tensor.Tensor // nil when absent
@@ -615,9 +631,49 @@ func ewBuildClip(n Node) (Kernel, error) {
 			res = ewClip[int32](ctx, x, bounds)
 		case tensor.Int64:
 			res = ewClip[int64](ctx, x, bounds)
+		case tensor.Int16:
+			res = ewClip[int16](ctx, x, bounds)
+		case tensor.Uint16:
+			res = ewClip[uint16](ctx, x, bounds)
+		case tensor.Uint32:
+			res = ewClip[uint32](ctx, x, bounds)
+		case tensor.Uint64:
+			res = ewClip[uint64](ctx, x, bounds)
+		case tensor.Float16:
+			res = dtClipHalf[tensor.F16](ctx, x, bounds)
+		case tensor.BFloat16:
+			res = dtClipHalf[tensor.BF16](ctx, x, bounds)
 		}
 		return single(res), nil
 	}), nil
+}
+
+// ewClipTypes are the dtypes Clip and PRelu take.
+var ewClipTypes = dtWiden(numericTypes)
+
+// dtClipHalf is ewClip on float16 or bfloat16 values, compared by value
+// (a NaN stays NaN, as Go's max and min keep it).
+func dtClipHalf[T dtHalf](ctx context.Context, x *tensor.Tensor, bounds [2]*tensor.Tensor) *tensor.Tensor {
+	to, _ := dtHalfCodec[T]()
+	res, o := NewLikeCtx[T](ctx, x.DType(), x.Shape())
+	copy(o, Slice[T](x))
+	if b := bounds[0]; b != nil {
+		lo := Slice[T](b)[0]
+		for i, v := range o {
+			if to(v) < to(lo) {
+				o[i] = lo
+			}
+		}
+	}
+	if b := bounds[1]; b != nil {
+		hi := Slice[T](b)[0]
+		for i, v := range o {
+			if to(v) > to(hi) {
+				o[i] = hi
+			}
+		}
+	}
+	return res
 }
 
 func ewClip[T Real](ctx context.Context, x *tensor.Tensor, bounds [2]*tensor.Tensor) *tensor.Tensor {
@@ -644,7 +700,7 @@ func ewClip[T Real](ctx context.Context, x *tensor.Tensor, bounds [2]*tensor.Ten
 func ewBuildPRelu(n Node) (Kernel, error) {
 	opset := attrInt(n, "_opset", 7)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkBinary(n, in, numericTypes); err != nil {
+		if err := checkBinary(n, in, ewClipTypes); err != nil {
 			return nil, err
 		}
 		x, slope := in[0], in[1]
@@ -674,6 +730,18 @@ func ewBuildPRelu(n Node) (Kernel, error) {
 			res = ewPRelu[int32](ctx, x, slope, ss)
 		case tensor.Int64:
 			res = ewPRelu[int64](ctx, x, slope, ss)
+		case tensor.Int16:
+			res = ewPRelu[int16](ctx, x, slope, ss)
+		case tensor.Uint16:
+			res = ewPRelu[uint16](ctx, x, slope, ss)
+		case tensor.Uint32:
+			res = ewPRelu[uint32](ctx, x, slope, ss)
+		case tensor.Uint64:
+			res = ewPRelu[uint64](ctx, x, slope, ss)
+		case tensor.Float16:
+			res = dtPReluHalf[tensor.F16](ctx, x, slope, ss)
+		case tensor.BFloat16:
+			res = dtPReluHalf[tensor.BF16](ctx, x, slope, ss)
 		}
 		return single(res), nil
 	}), nil
@@ -684,6 +752,20 @@ func ewPRelu[T Real](ctx context.Context, x, slope *tensor.Tensor, ss tensor.Sha
 	broadcastBinary(x.Shape(), x.Shape(), ss, Slice[T](x), Slice[T](slope), o, func(v, s T) T {
 		if v < 0 {
 			return v * s
+		}
+		return v
+	})
+	return res
+}
+
+// dtPReluHalf is ewPRelu on float16 or bfloat16 values: x*slope computed
+// in float64 and rounded once where x < 0.
+func dtPReluHalf[T dtHalf](ctx context.Context, x, slope *tensor.Tensor, ss tensor.Shape) *tensor.Tensor {
+	to, from := dtHalfCodec[T]()
+	res, o := NewLikeCtx[T](ctx, x.DType(), x.Shape())
+	broadcastBinary(x.Shape(), x.Shape(), ss, Slice[T](x), Slice[T](slope), o, func(v, s T) T {
+		if to(v) < 0 {
+			return from(float64(to(v)) * float64(to(s)))
 		}
 		return v
 	})

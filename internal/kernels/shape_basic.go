@@ -372,6 +372,18 @@ func buildOnesLike(n Node) (Kernel, error) {
 			fillAll(v, 1)
 		case []bool:
 			fillAll(v, true)
+		case []int16:
+			fillAll(v, 1)
+		case []uint16:
+			fillAll(v, 1)
+		case []uint32:
+			fillAll(v, 1)
+		case []uint64:
+			fillAll(v, 1)
+		case []tensor.F16:
+			fillAll(v, tensor.F16FromFloat32(1))
+		case []tensor.BF16:
+			fillAll(v, tensor.BF16FromFloat32(1))
 		default:
 			return nil, n.Errorf(ErrUnsupported, "OnesLike of %v", in[0].DType())
 		}
