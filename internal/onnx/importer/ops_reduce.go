@@ -73,7 +73,7 @@ var rdBroadcasting = map[string]bool{
 }
 
 // rdRank returns the rank of the value at p when the graph proves it: a
-// constant, a flatten, a reshape to a constant shape, a transpose, a
+// constant, a graph input with a known shape, a flatten, a reshape to a constant shape, a transpose, a
 // convolution or pooling, a matrix product, a reduction, or an op keeping
 // or broadcasting its inputs' ranks applied to those (depth bounds the
 // walk).
@@ -92,6 +92,12 @@ func (b *builder) rdRank(p graph.Port, depth int) (int, bool) {
 	case n.Op == "Const":
 		if t := b.consts[n.Name]; t != nil {
 			return t.Rank(), true
+		}
+	case n.Op == "Placeholder":
+		// A graph input whose node carries its shape, when the importer
+		// records one.
+		if sh := n.Attrs["shape"].GetShape(); sh != nil && !sh.GetUnknownRank() {
+			return len(sh.GetDim()), true
 		}
 	case n.Op == OnnxOp("Flatten") || n.Op == "MatMul" || n.Op == OnnxOp("Gemm"):
 		return 2, true
