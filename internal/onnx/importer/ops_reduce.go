@@ -420,16 +420,25 @@ func rdDropout(b *builder, n *node) error {
 	return nil
 }
 
-// rdSoftmax converts Softmax and LogSoftmax: along the last axis (axis -1,
-// which before opset 13 coerces the input to rows of its last dimension as
-// well) it is the TensorFlow op; any other axis goes to the ONNX kernel.
+// rdSoftmax converts Softmax and LogSoftmax: along the last axis (-1, or
+// the last of a proven rank; before opset 13 the coercion to rows at that
+// axis gives the same) it is the TensorFlow op; any other axis goes to the
+// ONNX kernel.
 func rdSoftmax(op string) converter {
 	return func(b *builder, n *node) error {
 		def := int64(-1)
 		if n.opset < 13 {
 			def = 1
 		}
-		if n.int("axis", def) == -1 && b.rdMaybeFloat(n, 0) {
+		axis := n.int("axis", def)
+		if axis >= 0 {
+			if x, ok := b.in(n, 0); ok {
+				if r, ok := b.rdRank(x, 8); ok && axis == int64(r)-1 {
+					axis = -1
+				}
+			}
+		}
+		if axis == -1 && b.rdMaybeFloat(n, 0) {
 			return direct(op, nil)(b, n)
 		}
 		return kernel(b, n)

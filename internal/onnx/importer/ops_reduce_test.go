@@ -120,6 +120,13 @@ func TestRdConverters(t *testing.T) {
 			[]*pb.NodeProto{{OpType: "Softmax", Input: []string{"x"}, Output: []string{"y"}}},
 			nil, map[string]*tensor.Tensor{"x": tensor.MustFromSlice(tensor.Shape{1, 2, 2}, []float32{0, 0, 0, 0})},
 			"OnnxSoftmax", "Softmax", []float32{0.25, 0.25, 0.25, 0.25}, true},
+		{"softmax opset 11 at axis 1 of a matrix is TensorFlow's", 11,
+			[]*pb.NodeProto{
+				{OpType: "Flatten", Input: []string{"x"}, Output: []string{"f"}},
+				{OpType: "Softmax", Input: []string{"f"}, Output: []string{"y"}},
+			},
+			nil, map[string]*tensor.Tensor{"x": tensor.MustFromSlice(tensor.Shape{1, 2}, []float32{0, 0})},
+			"Softmax", "OnnxSoftmax", []float32{0.5, 0.5}, true},
 		{"dropout in inference is its input", 13,
 			[]*pb.NodeProto{{OpType: "Dropout", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrI("seed", 0)}}},
 			nil, map[string]*tensor.Tensor{"x": x22}, "", "OnnxDropout", []float32{1, 2, 3, 4}, false},
