@@ -24,8 +24,7 @@
 // BCAST1 adds the product of one broadcast A value and the B vector Z24
 // to acc.
 #define BCAST1(addr, acc) \
-	VBROADCASTSS addr, Z26; \
-	VFMADD231PS  Z24, Z26, acc
+	VFMADD231PS.BCST addr, Z24, acc
 
 // RELU is max(x, 0) as Go computes it: MAXPS with the zero first keeps a
 // NaN, and adding +0 turns -0 into +0. Z27 holds zero.
@@ -403,5 +402,193 @@ mzNext:
 	JMP  mzPix
 
 mzDone:
+	VZEROUPPER
+	RET
+
+// func sconv24x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+//
+// sconv24x16 is sconv12x16 over 24 rows, for an output of at most 16
+// channels, where a tile's fixed costs weigh most. Rows 12-17 are read
+// from R13 and rows 18-23 from BX, so the segments left are counted in
+// the nseg argument's slot.
+TEXT ·sconv24x16(SB), NOSPLIT, $0-88
+	SETUP
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+seg24:
+	NEXTSEG
+	LEAQ (R11)(R9*2), R13
+	LEAQ (R13)(R9*2), BX
+
+k24:
+	VMOVUPS (DI), Z24
+	BCAST1((SI), Z0)
+	BCAST1((SI)(R8*1), Z1)
+	BCAST1((SI)(R8*2), Z2)
+	BCAST1((SI)(R9*1), Z3)
+	BCAST1((SI)(R8*4), Z4)
+	BCAST1((SI)(R10*1), Z5)
+	BCAST1((R11), Z6)
+	BCAST1((R11)(R8*1), Z7)
+	BCAST1((R11)(R8*2), Z8)
+	BCAST1((R11)(R9*1), Z9)
+	BCAST1((R11)(R8*4), Z10)
+	BCAST1((R11)(R10*1), Z11)
+	BCAST1((R13), Z12)
+	BCAST1((R13)(R8*1), Z13)
+	BCAST1((R13)(R8*2), Z14)
+	BCAST1((R13)(R9*1), Z15)
+	BCAST1((R13)(R8*4), Z16)
+	BCAST1((R13)(R10*1), Z17)
+	BCAST1((BX), Z18)
+	BCAST1((BX)(R8*1), Z19)
+	BCAST1((BX)(R8*2), Z20)
+	BCAST1((BX)(R9*1), Z21)
+	BCAST1((BX)(R8*4), Z22)
+	BCAST1((BX)(R10*1), Z23)
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ $4, R13
+	ADDQ $4, BX
+	ADDQ R12, DI
+	DECQ CX
+	JNE  k24
+	ADDQ $8, DX
+	DECQ nseg+0(FP)
+	JNE  seg24
+
+	MOVQ flags+80(FP), CX
+	TESTQ $1, CX
+	JEQ   relu24
+	MOVQ  bias+72(FP), SI
+	VMOVUPS (SI), Z24
+	VADDPS Z24, Z0, Z0
+	VADDPS Z24, Z1, Z1
+	VADDPS Z24, Z2, Z2
+	VADDPS Z24, Z3, Z3
+	VADDPS Z24, Z4, Z4
+	VADDPS Z24, Z5, Z5
+	VADDPS Z24, Z6, Z6
+	VADDPS Z24, Z7, Z7
+	VADDPS Z24, Z8, Z8
+	VADDPS Z24, Z9, Z9
+	VADDPS Z24, Z10, Z10
+	VADDPS Z24, Z11, Z11
+	VADDPS Z24, Z12, Z12
+	VADDPS Z24, Z13, Z13
+	VADDPS Z24, Z14, Z14
+	VADDPS Z24, Z15, Z15
+	VADDPS Z24, Z16, Z16
+	VADDPS Z24, Z17, Z17
+	VADDPS Z24, Z18, Z18
+	VADDPS Z24, Z19, Z19
+	VADDPS Z24, Z20, Z20
+	VADDPS Z24, Z21, Z21
+	VADDPS Z24, Z22, Z22
+	VADDPS Z24, Z23, Z23
+
+relu24:
+	TESTQ $2, CX
+	JEQ   store24
+	VPXORD Z27, Z27, Z27
+	RELU(Z0)
+	RELU(Z1)
+	RELU(Z2)
+	RELU(Z3)
+	RELU(Z4)
+	RELU(Z5)
+	RELU(Z6)
+	RELU(Z7)
+	RELU(Z8)
+	RELU(Z9)
+	RELU(Z10)
+	RELU(Z11)
+	RELU(Z12)
+	RELU(Z13)
+	RELU(Z14)
+	RELU(Z15)
+	RELU(Z16)
+	RELU(Z17)
+	RELU(Z18)
+	RELU(Z19)
+	RELU(Z20)
+	RELU(Z21)
+	RELU(Z22)
+	RELU(Z23)
+
+store24:
+	MOVQ c+56(FP), DX
+	MOVQ ldc+64(FP), R8
+	SHLQ $2, R8
+	VMOVUPS Z0, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z3, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z4, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z5, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z7, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z9, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z10, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z11, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z13, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z14, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z15, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z16, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z17, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z18, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z19, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z20, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z21, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z22, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z23, (DX)
 	VZEROUPPER
 	RET

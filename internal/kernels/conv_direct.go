@@ -2,8 +2,13 @@ package kernels
 
 import "context"
 
-// directMR is the number of output pixels in a direct micro-kernel's tile.
-const directMR = 12
+// directMR is the number of output pixels in a direct micro-kernel's
+// tile, except that a convolution with at most 16 output channels takes
+// tiles of directMR16.
+const (
+	directMR   = 12
+	directMR16 = 24
+)
 
 // The flags of a direct micro-kernel's epilogue.
 const (
@@ -12,8 +17,8 @@ const (
 )
 
 // directKernels selects the direct-convolution micro-kernels: the
-// assembly ones (asm) or their pure-Go reference. Each, of width nr (16
-// or 32), sets the directMR×nr tile C (rows ldc apart) to the sum, over
+// assembly ones (asm) or their pure-Go reference. Each, of mr rows (12,
+// or 24 with nr 16) and width nr (16 or 32), sets the mr×nr tile C (rows ldc apart) to the sum, over
 // nseg segments of kseg steps, of A[i, s, p]·B[q, j], where A[i, s, p] is
 // a[offs[s]+i·lda+p], q counts the steps through all segments in order
 // and B[q, j] is b[q·ldb+j]; then adds bias[j] (flags&directBias) and
@@ -23,12 +28,12 @@ type directKernels struct {
 	asm bool
 }
 
-func (k directKernels) run(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+func (k directKernels) run(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	if k.asm {
-		directAsm(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		directAsm(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 		return
 	}
-	directTileGo(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	directTileGo(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 }
 
 // directKernelsGo are the pure-Go micro-kernels, the reference for the
@@ -36,8 +41,8 @@ func (k directKernels) run(nr, nseg, kseg int, a []float32, lda int, offs []int,
 var directKernelsGo = directKernels{}
 
 // checkDirectTile panics, as an index out of range does, unless every
-// element the micro-kernel of width nr reads or writes lies in its slices.
-func checkDirectTile(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+// element the mr×nr micro-kernel reads or writes lies in its slices.
+func checkDirectTile(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	if nseg < 1 || kseg < 1 {
 		panic("kernels: direct micro-kernel without steps")
 	}
@@ -48,28 +53,31 @@ func checkDirectTile(nr, nseg, kseg int, a []float32, lda int, offs []int, b []f
 		}
 		hi = max(hi, o)
 	}
-	_ = a[hi+(directMR-1)*lda+kseg-1]
+	if mr*nr > directMR*32 {
+		panic("kernels: direct micro-kernel tile too large")
+	}
+	_ = a[hi+(mr-1)*lda+kseg-1]
 	_ = b[(nseg*kseg-1)*ldb+nr-1]
-	_ = c[(directMR-1)*ldc+nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
 	if flags&directBias != 0 {
 		_ = bias[nr-1]
 	}
 }
 
-// directTileGo is the portable direct micro-kernel of width nr:
+// directTileGo is the portable mr×nr direct micro-kernel:
 //
-//	for i, j: C[i, j] = Σ_s Σ_p a[offs[s]+i·lda+p] · b[(s·kseg+p)·ldb+j]
+//	for i < mr, j < nr: C[i, j] = Σ_s Σ_p a[offs[s]+i·lda+p] · b[(s·kseg+p)·ldb+j]
 //
 // followed by the bias and Relu of flags.
-func directTileGo(nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	checkDirectTile(nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+func directTileGo(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 	var buf [directMR * 32]float32
-	acc := buf[:directMR*nr]
+	acc := buf[:mr*nr]
 	q := 0
 	for s := 0; s < nseg; s++ {
 		for p := 0; p < kseg; p++ {
 			brow := b[q*ldb : q*ldb+nr]
-			for i := 0; i < directMR; i++ {
+			for i := 0; i < mr; i++ {
 				av := a[offs[s]+i*lda+p]
 				row := acc[i*nr : i*nr+nr]
 				for j, bv := range brow {
@@ -79,7 +87,7 @@ func directTileGo(nr, nseg, kseg int, a []float32, lda int, offs []int, b []floa
 			q++
 		}
 	}
-	for i := 0; i < directMR; i++ {
+	for i := 0; i < mr; i++ {
 		row := acc[i*nr : i*nr+nr]
 		if flags&directBias != 0 {
 			for j := range row {
@@ -193,7 +201,11 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 		}
 	}
 	j.count = (g.outH-1)*wp + g.outW
-	j.tiles = (j.count + directMR - 1) / directMR
+	j.mr = directMR
+	if o <= 16 && j.count >= directMR16 {
+		j.mr = directMR16
+	}
+	j.tiles = (j.count + j.mr - 1) / j.mr
 	j.setFlags()
 	n, work := batch*j.tiles, 2*batch*g.outH*g.outW*pf.k*o
 	if serial(ctx, n, work) {
@@ -227,6 +239,7 @@ func parallelTiles(ctx context.Context, n int, r ranger) {
 // range of its tiles.
 type directJob struct {
 	k          directKernels
+	mr         int       // rows of a tile
 	x          []float32 // the (padded) images, or A
 	c          int       // channels, the stride between rows of A
 	img        int       // elements per (padded) image
@@ -270,18 +283,19 @@ func (j *directJob) setFlags() {
 // convolution.
 func (j *directJob) rangeConv(lo, hi int) {
 	var tile [directMR * 32]float32
+	mr := j.mr
 	o, outW, wp := j.pf.o, j.outW, j.wp
 	offs := j.offs()
 	npanels := (o + 31) / 32
 	for t := lo; t < hi; t++ {
 		b, tt := t/j.tiles, t%j.tiles
-		p := tt * directMR
+		p := tt * mr
 		// The last tile ends at the last pixel, so it overlaps the one
 		// before; it writes only the rows that one did not.
 		skip := 0
-		if p+directMR > j.count {
-			skip = p - (j.count - directMR)
-			p = j.count - directMR
+		if p+mr > j.count {
+			skip = p - (j.count - mr)
+			p = j.count - mr
 		}
 		a := j.x[b*j.img+p*j.c:]
 		oy, ox := p/wp, p%wp
@@ -289,15 +303,15 @@ func (j *directJob) rangeConv(lo, hi int) {
 		for pi := 0; pi < npanels; pi++ {
 			col, nr := directPanel(pi, o)
 			pb := j.pf.data[col*j.pf.k:]
-			if skip == 0 && ox+directMR <= outW && col+nr <= o {
+			if skip == 0 && ox+mr <= outW && col+nr <= o {
 				cd := dst[(oy*outW+ox)*o+col:]
 				var bias []float32
 				if j.flags&directBias != 0 {
 					bias = j.ep.bias[col:]
 				}
-				j.k.run(nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, cd, o, bias, j.flags)
+				j.k.run(mr, nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, cd, o, bias, j.flags)
 				if !j.asmEp {
-					for i := 0; i < directMR; i++ {
+					for i := 0; i < mr; i++ {
 						j.ep.apply(cd[i*o:i*o+nr], col)
 					}
 				}
@@ -315,9 +329,9 @@ func (j *directJob) rangeConv(lo, hi int) {
 					bias = j.ep.bias[col:]
 				}
 			}
-			j.k.run(nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, tile[:], nr, bias, flags)
+			j.k.run(mr, nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, tile[:], nr, bias, flags)
 			w := min(nr, o-col)
-			for i := skip; i < directMR; i++ {
+			for i := skip; i < mr; i++ {
 				y, xx := (p+i)/wp, (p+i)%wp
 				if xx >= outW {
 					continue

@@ -144,20 +144,24 @@ func TestConvDirectTileKernels(t *testing.T) {
 		t.Skip("no assembly direct micro-kernels on this CPU or build")
 	}
 	r := newRand(22)
-	for _, nr := range []int{16, 32} {
+	for _, shape := range [][2]int{{directMR, 16}, {directMR, 32}, {directMR16, 16}} {
+		mr, nr := shape[0], shape[1]
 		for _, flags := range []int{0, directBias, directRelu, directBias | directRelu} {
 			const nseg, kseg, lda, ldb, ldc = 3, 7, 9, 40, 45
 			offs := []int{0, 131, 250}
-			a := randF32(r, 250+11*lda+kseg).Float32s()
+			a := randF32(r, 250+(mr-1)*lda+kseg).Float32s()
 			b := randF32(r, nseg*kseg*ldb).Float32s()
 			bias := randF32(r, nr).Float32s()
-			got := make([]float32, 11*ldc+nr)
+			got := make([]float32, (mr-1)*ldc+nr)
 			want := make([]float32, len(got))
-			asm.run(nr, nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
-			directKernelsGo.run(nr, nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
+			for i := range got {
+				got[i], want[i] = float32(i), float32(i) // between the rows
+			}
+			asm.run(mr, nr, nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
+			directKernelsGo.run(mr, nr, nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
 			for i := range got {
 				if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
-					t.Fatalf("nr %d flags %d: element %d = %v, want %v", nr, flags, i, got[i], want[i])
+					t.Fatalf("%dx%d flags %d: element %d = %v, want %v", mr, nr, flags, i, got[i], want[i])
 				}
 			}
 		}

@@ -56,7 +56,7 @@ func gemmDirect32(ctx context.Context, dk directKernels, m int, a []float32, lda
 		}
 		a, lda = pad, k
 	}
-	j := directJob{k: dk, x: a, c: lda, count: m, nseg: 1, kseg: k, pf: pf, out: c, outW: ldc, ep: ep}
+	j := directJob{k: dk, mr: directMR, x: a, c: lda, count: m, nseg: 1, kseg: k, pf: pf, out: c, outW: ldc, ep: ep}
 	j.setFlags()
 	j.tiles = (m + directMR - 1) / directMR
 	items, work := j.tiles*((n+31)/32), 2*m*n*k
@@ -100,7 +100,7 @@ func (j *directJob) rangeGemm(lo, hi int) {
 			if j.flags&directBias != 0 {
 				bias = j.ep.bias[col:]
 			}
-			j.k.run(nr, 1, k, pa, lda, offs, pb, nr, cd, ldc, bias, j.flags)
+			j.k.run(directMR, nr, 1, k, pa, lda, offs, pb, nr, cd, ldc, bias, j.flags)
 			if !j.asmEp {
 				for i := 0; i < directMR; i++ {
 					j.ep.apply(cd[i*ldc:i*ldc+nr], col)
@@ -108,7 +108,7 @@ func (j *directJob) rangeGemm(lo, hi int) {
 			}
 			continue
 		}
-		j.k.run(nr, 1, k, pa, lda, offs, pb, nr, tile[:], nr, nil, 0)
+		j.k.run(directMR, nr, 1, k, pa, lda, offs, pb, nr, tile[:], nr, nil, 0)
 		w := min(nr, n-col)
 		for i := skip; i < rows; i++ {
 			row := j.out[(r0+i)*ldc+col:][:w]
