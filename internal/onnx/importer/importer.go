@@ -105,9 +105,12 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 		return spec, fmt.Errorf("%w: ONNX IR version %d is newer than %d", engine.ErrUnsupported, ir, MaxIR)
 	}
 	opset := int64(-1)
+	domains := map[string]int64{}
 	for _, o := range mp.GetOpsetImport() {
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
 			opset = o.GetVersion()
+		} else {
+			domains[o.GetDomain()] = o.GetVersion()
 		}
 	}
 	if opset < 0 && len(mp.GetOpsetImport()) == 0 {
@@ -126,6 +129,7 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 		values:  map[string]graph.Port{},
 		known:   map[string]*tensor.Tensor{},
 		opset:   opset,
+		domains: domains,
 		dir:     dir,
 		taken:   map[string]bool{},
 		fetched: map[string]bool{},
@@ -237,8 +241,11 @@ type builder struct {
 	values map[string]graph.Port     // ONNX value name -> the port carrying it
 	known  map[string]*tensor.Tensor // ONNX value name -> its value, when constant
 	opset  int64
-	dir    string
-	taken  map[string]bool
+	// domains holds the opset versions the model imports of domains
+	// other than the default one.
+	domains map[string]int64
+	dir     string
+	taken   map[string]bool
 	// fetched holds the ONNX names of the graph outputs, which passes
 	// must keep bound (b.values) to a port computing the same value.
 	fetched map[string]bool
@@ -275,6 +282,21 @@ func register(op string, c converter) {
 	converters[op] = c
 }
 
+// domainConverters holds the converters for ops of domains other than the
+// default one, keyed by domain and op.
+var domainConverters = map[[2]string]converter{}
+
+// registerDomain adds the converter for op of domain, a domain other than
+// the default ONNX one; the node's opset is then the version the model
+// imports of domain. It is called from init functions.
+func registerDomain(domain, op string, c converter) {
+	k := [2]string{domain, op}
+	if _, dup := domainConverters[k]; dup {
+		panic("importer: duplicate converter for " + domain + "." + op)
+	}
+	domainConverters[k] = c
+}
+
 // Ops lists the ONNX ops the importer converts, in order.
 func Ops() []string {
 	out := make([]string, 0, len(converters))
@@ -290,17 +312,26 @@ func (b *builder) convert(i int, np *pb.NodeProto) error {
 	if label == "" {
 		label = fmt.Sprintf("#%d", i)
 	}
+	c, opset := converters[np.GetOpType()], b.opset
 	if d := np.GetDomain(); d != "" && d != "ai.onnx" {
-		return fmt.Errorf("%w: node %s: op %s of domain %q is not supported (only the default ONNX domain is)", engine.ErrUnsupported, label, np.GetOpType(), d)
+		dc, ok := domainConverters[[2]string{d, np.GetOpType()}]
+		if !ok {
+			return fmt.Errorf("%w: node %s: op %s of domain %q is not supported", engine.ErrUnsupported, label, np.GetOpType(), d)
+		}
+		v, imported := b.domains[d]
+		if !imported {
+			return fmt.Errorf("%w: node %s uses op %s of domain %q, but the model imports no opset of that domain", engine.ErrInvalidModel, label, np.GetOpType(), d)
+		}
+		c, opset = dc, v
+	} else {
+		if b.opset < 0 {
+			return fmt.Errorf("%w: node %s uses op %s of the default ONNX domain, but the model imports no opset of that domain", engine.ErrInvalidModel, label, np.GetOpType())
+		}
+		if c == nil {
+			return fmt.Errorf("%w: node %s: op %s (domain ai.onnx, opset %d) is not supported", engine.ErrUnsupported, label, np.GetOpType(), b.opset)
+		}
 	}
-	if b.opset < 0 {
-		return fmt.Errorf("%w: node %s uses op %s of the default ONNX domain, but the model imports no opset of that domain", engine.ErrInvalidModel, label, np.GetOpType())
-	}
-	c, ok := converters[np.GetOpType()]
-	if !ok {
-		return fmt.Errorf("%w: node %s: op %s (domain ai.onnx, opset %d) is not supported", engine.ErrUnsupported, label, np.GetOpType(), b.opset)
-	}
-	n := &node{NodeProto: np, opset: b.opset, attrs: map[string]*pb.AttributeProto{}}
+	n := &node{NodeProto: np, opset: opset, attrs: map[string]*pb.AttributeProto{}}
 	base := np.GetName()
 	if base == "" {
 		base = np.GetOpType()
