@@ -89,6 +89,7 @@ func isMutating(op string) bool {
 var noFold = map[string]bool{
 	"RandomUniform": true, "RandomUniformInt": true, "RandomStandardNormal": true,
 	"TruncatedNormal": true, "Multinomial": true, "RandomShuffle": true,
+	"OnnxDropout": true, // in training mode without a seed it draws a fresh mask per run
 }
 
 // planner compiles signatures of one model, sharing the variables it reads

@@ -155,6 +155,9 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 		if ts.DType != tensor.Invalid {
 			attrs["dtype"] = aType(ts.DType)
 		}
+		if ts.Shape != nil {
+			attrs["shape"] = aShape(ts.Shape)
+		}
 		name := b.unique(fmt.Sprintf("input_%d", i))
 		if err := b.g.Add(&graph.Node{Name: name, Op: "Placeholder", Attrs: attrs}); err != nil {
 			return spec, err
@@ -519,6 +522,15 @@ func aFloats(v ...float32) *tfpb.AttrValue {
 }
 func aStrs(v ...[]byte) *tfpb.AttrValue {
 	return &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: &tfpb.AttrValue_ListValue{S: v}}}
+}
+
+// aShape is a shape attribute; -1 marks an unknown dimension.
+func aShape(dims []int64) *tfpb.AttrValue {
+	sh := &tfpb.TensorShapeProto{}
+	for _, d := range dims {
+		sh.Dim = append(sh.Dim, &tfpb.TensorShapeProto_Dim{Size: d})
+	}
+	return &tfpb.AttrValue{Value: &tfpb.AttrValue_Shape{Shape: sh}}
 }
 
 func aType(dt tensor.DType) *tfpb.AttrValue {

@@ -121,6 +121,7 @@ func (b *builder) cfFunction(n *node, attr string, captured []string) (string, e
 		taken:   map[string]bool{},
 		fetched: map[string]bool{},
 		funcs:   b.funcs,
+		domains: b.domains,
 	}
 	spec := &engine.GraphSpec{Graph: c.g, Consts: c.consts, Inputs: map[string]string{}, Outputs: map[string]string{}}
 	addInput := func(onnxName string, dt tensor.DType) error {
