@@ -124,3 +124,98 @@ func dtUmod(x, y uint64) (uint64, bool) {
 	}
 	return x % y, true
 }
+
+// dtViaFloat32 lists the ops whose kernels take float32 but not float16 or
+// bfloat16, and whose floating point outputs have their floating point
+// input's type: Lookup wraps them with dtHalfAdapter, so that they compute
+// on the float32 values of 16-bit float inputs and round each output
+// element once (as ONNX Runtime computes most float16 ops). Ops whose
+// float outputs keep float32 for 16-bit inputs (FusedBatchNorm's
+// statistics, ResizeBilinear) are left out.
+var dtViaFloat32 = map[string]bool{
+	"Softmax": true, "LogSoftmax": true,
+	"MatMul": true, "BatchMatMul": true, "BatchMatMulV2": true, "BatchMatMulV3": true, "Einsum": true,
+	"Conv2D": true, "Conv2DBackpropInput": true, "DepthwiseConv2dNative": true, "BiasAdd": true, "BiasAddV1": true,
+	"MaxPool": true, "MaxPoolV2": true, "AvgPool": true,
+	"Sum": true, "Mean": true, "Max": true, "Min": true, "Prod": true, "ArgMax": true, "ArgMin": true,
+	"AddN": true, "IsFinite": true, "IsNan": true, "IsInf": true, "TopKV2": true,
+	"ResizeNearestNeighbor": true, "ClipByValue": true, "DivNoNan": true,
+	"OnnxConv": true, "OnnxConvTranspose": true,
+	"OnnxMaxPool": true, "OnnxAveragePool": true, "OnnxLpPool": true,
+	"OnnxGlobalAveragePool": true, "OnnxGlobalMaxPool": true, "OnnxGlobalLpPool": true,
+	"OnnxResize": true, "OnnxUpsample": true, "OnnxCumSum": true, "OnnxGridSample": true, "OnnxRoiAlign": true,
+	"OnnxRNN": true, "OnnxGRU": true, "OnnxLSTM": true,
+}
+
+// dtFloatAttrs is a node's attributes with float16 and bfloat16 type
+// attributes read as float32, for building the float32 kernel.
+type dtFloatAttrs struct{ Attrs }
+
+func (a dtFloatAttrs) Type(name string) (tensor.DType, bool) {
+	dt, ok := a.Attrs.Type(name)
+	if dtIsHalf(dt) {
+		dt = tensor.Float32
+	}
+	return dt, ok
+}
+
+func (a dtFloatAttrs) Types(name string) ([]tensor.DType, bool) {
+	dts, ok := a.Attrs.Types(name)
+	if ok && slices.ContainsFunc(dts, dtIsHalf) {
+		dts = slices.Clone(dts)
+		for i, dt := range dts {
+			if dtIsHalf(dt) {
+				dts[i] = tensor.Float32
+			}
+		}
+	}
+	return dts, ok
+}
+
+// dtHalfAdapter wraps b's kernels: inputs of float16 or bfloat16 go to the
+// kernel as float32, and then its float32 outputs come back in that type,
+// rounded once. Calls without such inputs go straight to the kernel.
+func dtHalfAdapter(b Builder) Builder {
+	return func(n Node) (Kernel, error) {
+		if n.Attrs != nil {
+			n.Attrs = dtFloatAttrs{n.Attrs}
+		}
+		k, err := b(n)
+		if err != nil {
+			return nil, err
+		}
+		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			half := tensor.Invalid
+			for _, t := range in {
+				if t != nil && dtIsHalf(t.DType()) {
+					half = t.DType()
+					break
+				}
+			}
+			if half == tensor.Invalid {
+				return k.Compute(ctx, in)
+			}
+			conv := make([]*tensor.Tensor, len(in))
+			for i, t := range in {
+				conv[i] = t
+				if t != nil && dtIsHalf(t.DType()) {
+					conv[i] = Alloc(ctx, tensor.Float32, t.Shape())
+					castInto(conv[i], t)
+				}
+			}
+			outs, err := k.Compute(ctx, conv)
+			if err != nil {
+				return nil, err
+			}
+			res := make([]*tensor.Tensor, len(outs))
+			for i, t := range outs {
+				res[i] = t
+				if t != nil && t.DType() == tensor.Float32 {
+					res[i] = Alloc(ctx, half, t.Shape())
+					castInto(res[i], t)
+				}
+			}
+			return res, nil
+		}), nil
+	}
+}

@@ -212,3 +212,70 @@ func TestWideTypesLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfViaFloat32 runs float32-only kernels on float16 and bfloat16
+// inputs through Lookup's adapter: the result is the float32 kernel's,
+// rounded once to the input's type, and integer outputs pass unchanged.
+func TestHalfViaFloat32(t *testing.T) {
+	r := newRand(7)
+	toHalf := func(x *tensor.Tensor, dt tensor.DType) *tensor.Tensor {
+		out := tensor.New(dt, x.Shape())
+		castInto(out, x)
+		return out
+	}
+	tests := []struct {
+		name  string
+		op    string
+		attrs attrs
+		in    []*tensor.Tensor // float32; the first ones (half) also go in as 16-bit floats
+		half  int
+	}{
+		{"softmax", "Softmax", attrs{"T": tensor.Float16}, []*tensor.Tensor{randF32(r, 3, 5)}, 1},
+		{"matmul", "MatMul", nil, []*tensor.Tensor{randF32(r, 4, 3), randF32(r, 3, 2)}, 2},
+		{"conv2d", "Conv2D", attrs{"strides": []int64{1, 1, 1, 1}, "padding": "SAME"}, []*tensor.Tensor{randF32(r, 1, 4, 4, 2), randF32(r, 3, 3, 2, 3)}, 2},
+		{"sum over an axis", "Sum", attrs{"T": tensor.BFloat16}, []*tensor.Tensor{randF32(r, 3, 4), dtT(tensor.Shape{1}, []int32{1})}, 1},
+		{"argmax", "ArgMax", nil, []*tensor.Tensor{randF32(r, 3, 4), dtT(tensor.Shape{}, []int32{0})}, 1},
+		{"topk values and indices", "TopKV2", nil, []*tensor.Tensor{randF32(r, 2, 6), dtT(tensor.Shape{}, []int32{3})}, 1},
+		{"onnx global average pool", "OnnxGlobalAveragePool", nil, []*tensor.Tensor{randF32(r, 1, 2, 3, 3)}, 1},
+	}
+	for _, dt := range []tensor.DType{tensor.Float16, tensor.BFloat16} {
+		for _, tc := range tests {
+			t.Run(dt.String()+" "+tc.name, func(t *testing.T) {
+				// The reference: the float32 kernel on the 16-bit values.
+				in32 := make([]*tensor.Tensor, len(tc.in))
+				inH := make([]*tensor.Tensor, len(tc.in))
+				for i, x := range tc.in {
+					in32[i], inH[i] = x, x
+					if i < tc.half {
+						inH[i] = toHalf(x, dt)
+						in32[i] = tensor.New(tensor.Float32, x.Shape())
+						castInto(in32[i], inH[i])
+					}
+				}
+				at := attrs{}
+				for k, v := range tc.attrs {
+					at[k] = v
+					if v == tensor.Float16 || v == tensor.BFloat16 {
+						at[k] = tensor.Float32
+					}
+				}
+				want := run(t, tc.op, at, in32...)
+				got := run(t, tc.op, tc.attrs, inH...)
+				for i := range want {
+					w := want[i]
+					if w.DType() == tensor.Float32 {
+						w = toHalf(w, dt)
+					}
+					if !sameBits(got[i], w) {
+						t.Errorf("output %d: got %v %v, want %v %v", i, got[i], got[i].Data(), w, w.Data())
+					}
+				}
+			})
+		}
+	}
+	// Float32 inputs take the kernel unchanged.
+	x := randF32(r, 2, 3)
+	if got := run1(t, "Softmax", nil, x); got.DType() != tensor.Float32 {
+		t.Errorf("Softmax of float32 gave %v", got)
+	}
+}

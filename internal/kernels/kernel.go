@@ -59,9 +59,13 @@ func Register(op string, b Builder) {
 	builders[op] = b
 }
 
-// Lookup returns the builder registered for op.
+// Lookup returns the builder registered for op. The float32 kernels of
+// the ops in dtViaFloat32 come wrapped to take float16 and bfloat16 too.
 func Lookup(op string) (Builder, bool) {
 	b, ok := builders[op]
+	if ok && dtViaFloat32[op] {
+		b = dtHalfAdapter(b)
+	}
 	return b, ok
 }
 
