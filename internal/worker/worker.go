@@ -269,7 +269,26 @@ func findModel(root, envName string) (string, error) {
 	if artifact.Detect(root) == artifact.ONNX {
 		return artifact.FindONNX(root, envName)
 	}
-	return artifact.FindSavedModel(root, envName)
+	path, err := artifact.FindSavedModel(root, envName)
+	if errors.Is(err, artifact.ErrNoSavedModel) && !holdsModelFile(root) {
+		// Neither format is there: say that either would do.
+		return "", fmt.Errorf("%w: no saved_model.pb, saved_model.pbtxt or .onnx file under %s", artifact.ErrNoSavedModel, root)
+	}
+	return path, err
+}
+
+// holdsModelFile reports whether the tree under root holds a SavedModel's
+// or an ONNX model's file.
+func holdsModelFile(root string) bool {
+	found := false
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && (d.Name() == "saved_model.pb" || d.Name() == "saved_model.pbtxt" || artifact.IsONNXFile(d.Name())) {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
 }
 
 // loadModel loads the SavedModel directory or the .onnx file at path.

@@ -216,7 +216,7 @@ func TestRunStartErrors(t *testing.T) {
 		env  map[string]string
 		want []string // substrings of the ERROR line
 	}{
-		{"no SavedModel", Config{ModelDir: empty}, nil, []string{"ERROR artifact: no unambiguous SavedModel: no saved_model.pb", empty}},
+		{"no model", Config{ModelDir: empty}, nil, []string{"ERROR artifact: no unambiguous SavedModel: no saved_model.pb, saved_model.pbtxt or .onnx file under " + empty}},
 		{"missing dir", Config{ModelDir: filepath.Join(empty, "nope")}, nil, []string{"ERROR ", "no such file or directory"}},
 		{"broken SavedModel", Config{ModelDir: broken}, nil, []string{"ERROR loading the model in " + filepath.Join(broken, "model", "1"), "engine: invalid model"}},
 		{"several models, none named", Config{ModelDir: testutil.Fixture(t, "sagemaker_tfs/test/resources/mme")}, nil,
