@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"inferd/internal/artifact"
+	"inferd/internal/engine"
 	"inferd/internal/onnx/pb"
 )
 
@@ -464,5 +465,21 @@ func TestDeployInvokeONNX(t *testing.T) {
 	out, errOut, rc = s.run(t, "deploy", filepath.Join(dir, "two"), "--name", "two")
 	if rc != exitUsage || !strings.Contains(errOut, "none is called model.onnx") || strings.Contains(errOut, "uploading") {
 		t.Errorf("deploy of two models: rc %d stdout %q stderr %q, want rc %d naming model.onnx", rc, out, errOut, exitUsage)
+	}
+}
+
+// TestLoadModelNeither loads, as predict and bench do, a folder holding
+// no model: the error says that a SavedModel or an ONNX model would do.
+func TestLoadModelNeither(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string][]byte{"code/inference.py": []byte("#")})
+	_, err := loadModel(context.Background(), dir, engine.Options{})
+	if !errors.Is(err, engine.ErrInvalidModel) || !strings.Contains(err.Error(), "no saved_model.pb or .onnx file under "+dir) {
+		t.Errorf("loadModel(%s) = %v, want ErrInvalidModel naming both formats", dir, err)
+	}
+	// A broken SavedModel keeps the engine's own error.
+	writeFiles(t, dir, map[string][]byte{"1/saved_model.pb": []byte("not a protobuf")})
+	if _, err := loadModel(context.Background(), dir, engine.Options{}); err == nil || strings.Contains(err.Error(), ".onnx") {
+		t.Errorf("loadModel of a broken SavedModel = %v, want the engine's error", err)
 	}
 }
