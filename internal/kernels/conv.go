@@ -126,12 +126,29 @@ func conv2D[T Float](ctx context.Context, x []T, batch, c int, f []T, fc, o int,
 		}
 		nr := min(chunk, rows-r0)
 		for gi := 0; gi < groups; gi++ {
-			src := &im2colSrc[T]{x: x, c: c, c0: gi * fc, cn: fc, sp: sp, g: g, r0: r0}
+			l := im2colSrcs[T]()
+			src := l.get()
+			*src = im2colSrc[T]{x: x, c: c, c0: gi * fc, cn: fc, sp: sp, g: g, r0: r0}
 			gemmEp(ctx, kernelFor[T](), nr, og, kdim, mat[T]{im: src}, mat[T]{data: f[gi*og:], ld: o, trans: false}, out[r0*o+gi*og:], o, ep.shift(gi*og))
+			l.put(src)
 		}
 	}
 	return nil
 }
+
+// im2colSrcs returns the freeList of im2colSrc[T], which gemm's parallel
+// parts may hold while they run.
+func im2colSrcs[T Float]() *freeList[im2colSrc[T]] {
+	if l, ok := any(&im2colSrcs32).(*freeList[im2colSrc[T]]); ok {
+		return l
+	}
+	return any(&im2colSrcs64).(*freeList[im2colSrc[T]])
+}
+
+var (
+	im2colSrcs32 freeList[im2colSrc[float32]]
+	im2colSrcs64 freeList[im2colSrc[float64]]
+)
 
 // im2colSrc is the lowered input of a convolution as gemm's A: row r is
 // the receptive field of output pixel r0+r (counted over batch, rows and

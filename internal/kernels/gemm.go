@@ -26,12 +26,22 @@ type microKernel[T Float] struct {
 // kernelFor picks the micro-kernel for T: the assembly one where the CPU
 // has it, else the portable Go one.
 func kernelFor[T Float]() microKernel[T] {
-	var zero T
-	if _, ok := any(zero).(float32); ok && haveSgemmAsm {
-		return any(microKernel[float32]{mr: 6, nr: 16, run: sgemmMicroAsm}).(microKernel[T])
+	if k, ok := any(&sgemmAsm).(*microKernel[T]); ok && haveSgemmAsm {
+		return *k
 	}
-	return microKernel[T]{mr: 2, nr: 4, run: microKernelGo[T]}
+	if k, ok := any(&microGo32).(*microKernel[T]); ok {
+		return *k
+	}
+	return *any(&microGo64).(*microKernel[T])
 }
+
+// The micro-kernels kernelFor picks from, made once: a func value of a
+// generic function made per call would be allocated per call.
+var (
+	sgemmAsm  = microKernel[float32]{mr: 6, nr: 16, run: sgemmMicroAsm}
+	microGo32 = microKernel[float32]{mr: 2, nr: 4, run: microKernelGo[float32]}
+	microGo64 = microKernel[float64]{mr: 2, nr: 4, run: microKernelGo[float64]}
+)
 
 // mat is a read-only view of a matrix: element (i, j) is data[i*ld+j], or
 // data[j*ld+i] when trans is set.
