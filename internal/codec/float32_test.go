@@ -3,6 +3,7 @@ package codec
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"inferd/internal/tensor"
@@ -138,5 +139,33 @@ func TestEncodeFloat32Tensors(t *testing.T) {
 				t.Errorf("shape %v format %v:\ngot  %s\nwant %s", shape, f, got, w.buf)
 			}
 		}
+	}
+}
+
+// BenchmarkFormatFloat32 formats prediction-like float32 values (uniform in
+// [0, 1)) with appendFloat32, with the strconv-based appendDecimal it
+// replaces, and with strconv's shortest formatting, per value.
+func BenchmarkFormatFloat32(b *testing.B) {
+	r := rand.New(rand.NewPCG(11, 12))
+	vs := make([]float32, 4096)
+	for i := range vs {
+		vs[i] = r.Float32()
+	}
+	for _, bc := range []struct {
+		name string
+		f    func([]byte, float32) []byte
+	}{
+		{"appendFloat32", appendFloat32},
+		{"appendDecimal", func(d []byte, v float32) []byte { return appendDecimal(d, float64(v), 32) }},
+		{"strconv-shortest", func(d []byte, v float32) []byte { return strconv.AppendFloat(d, float64(v), 'g', -1, 32) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 32)
+			i := 0
+			for b.Loop() {
+				buf = bc.f(buf[:0], vs[i&4095])
+				i++
+			}
+		})
 	}
 }
