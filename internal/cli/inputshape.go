@@ -101,7 +101,13 @@ func archiveImageInput(r io.Reader, modelName string) (imageShape, error) {
 		return imageShape{}, err
 	}
 	tr := tar.NewReader(gz)
-	onnxInputs := map[string]onnxInfo{} // cleaned member name -> its model
+	type scanned struct {
+		info onnxInfo
+		err  error
+	}
+	// onnxFiles maps each .onnx member's cleaned name to what scanONNX
+	// said of it; a file the worker would not serve may be broken.
+	onnxFiles := map[string]scanned{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -126,20 +132,20 @@ func archiveImageInput(r io.Reader, modelName string) (imageShape, error) {
 			return imageInput(sm)
 		case artifact.IsONNXFile(base):
 			info, err := scanONNX(tr, h.Size)
-			if err != nil {
-				return imageShape{}, fmt.Errorf("%s: %w", h.Name, err)
-			}
-			onnxInputs[memberPath(h.Name)] = info
+			onnxFiles[memberPath(h.Name)] = scanned{info, err}
 		}
 	}
-	if len(onnxInputs) == 0 {
+	if len(onnxFiles) == 0 {
 		return imageShape{}, errors.New("no saved_model.pb or .onnx file in the archive")
 	}
-	chosen, err := chooseONNX(slices.Collect(maps.Keys(onnxInputs)), modelName)
+	chosen, err := chooseONNX(slices.Collect(maps.Keys(onnxFiles)), modelName)
 	if err != nil {
 		return imageShape{}, err
 	}
-	shape, err := onnxImageInput(onnxInputs[chosen])
+	if err := onnxFiles[chosen].err; err != nil {
+		return imageShape{}, fmt.Errorf("%s: %w", chosen, err)
+	}
+	shape, err := onnxImageInput(onnxFiles[chosen].info)
 	if err != nil && !errors.Is(err, errImageSize) {
 		return imageShape{}, fmt.Errorf("%s: %w", chosen, err)
 	}

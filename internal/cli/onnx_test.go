@@ -268,6 +268,8 @@ func TestArchiveImageInputONNX(t *testing.T) {
 			wantErr: "the archive holds 2 .onnx files (a.onnx, b.onnx) and none is called model.onnx"},
 		{name: "corrupt", names: []string{"1/model.onnx"}, files: map[string][]byte{"1/model.onnx": []byte("\x3a\x05abc")},
 			wantErr: "1/model.onnx: not an ONNX model"},
+		{name: "a broken file beside the one served", names: []string{"1/model.onnx", "1/broken.onnx"},
+			files: map[string][]byte{"1/model.onnx": v1, "1/broken.onnx": []byte("\x3a\x05abc")}, want: imageShape{h: 32, w: 32, c: 3, chw: true}},
 		{name: "no model", names: []string{"code/inference.py"}, files: map[string][]byte{"code/inference.py": []byte("#")},
 			wantErr: "no saved_model.pb or .onnx file in the archive"},
 	}
