@@ -44,6 +44,10 @@ func TestWideTypes(t *testing.T) {
 			[]*tensor.Tensor{dtT(v2, []float64{1e19, -1})}, []uint64{10000000000000000000, 1<<64 - 1}},
 		{"float32 to uint32", "Cast", attrs{"DstT": tensor.Uint32},
 			[]*tensor.Tensor{dtT(v2, []float32{4e9, 3.7})}, []uint32{4000000000, 3}},
+		{"int64 to bfloat16 rounds once", "Cast", attrs{"DstT": tensor.BFloat16}, // float64 would land on the tie
+			[]*tensor.Tensor{dtT(v2, []int64{1<<60 + 1<<52 + 1, -(1<<60 + 1<<52 + 1)})}, []tensor.BF16{0x5d81, 0xdd81}},
+		{"uint64 to bfloat16 rounds once", "Cast", attrs{"DstT": tensor.BFloat16},
+			[]*tensor.Tensor{dtT(v2, []uint64{1<<63 + 1<<55 + 1, 1<<63 + 1<<55})}, []tensor.BF16{0x5f01, 0x5f00}},
 		{"int16 to uint8 wraps", "Cast", attrs{"DstT": tensor.Uint8},
 			[]*tensor.Tensor{dtT(v2, []int16{-1, 300})}, []uint8{255, 44}},
 		{"uint16 to int16 wraps", "Cast", attrs{"DstT": tensor.Int16},

@@ -3,6 +3,7 @@ package kernels
 import (
 	"context"
 	"math"
+	"math/bits"
 
 	"inferd/internal/tensor"
 )
@@ -146,16 +147,51 @@ func castFromInt[S Integer](dst *tensor.Tensor, s []S) bool {
 		}
 	case []tensor.F16:
 		for i, v := range s {
-			d[i] = tensor.F16FromFloat64(float64(v))
+			d[i] = tensor.F16FromFloat64(dtIntFloat64(v))
 		}
 	case []tensor.BF16:
 		for i, v := range s {
-			d[i] = tensor.BF16FromFloat64(float64(v))
+			d[i] = tensor.BF16FromFloat64(dtIntFloat64(v))
 		}
 	default:
 		return false
 	}
 	return true
+}
+
+// dtIntFloat64 is v as a float64 from which one more rounding to a
+// format of at most 51 significant bits (float16, bfloat16) is correct:
+// exact below 2^53, and above rounded to odd (the dropped bits kept as a
+// sticky low bit), so that no tie appears that v does not have.
+func dtIntFloat64[S Integer](v S) float64 {
+	f := float64(v)
+	if math.Abs(f) < 1<<53 {
+		return f
+	}
+	var mag uint64
+	neg := false
+	switch x := any(v).(type) {
+	case int64:
+		neg = x < 0
+		mag = uint64(x)
+		if neg {
+			mag = -mag
+		}
+	case uint64:
+		mag = x
+	default:
+		return f // narrower integers are exact
+	}
+	n := bits.Len64(mag) - 53
+	m := mag >> n
+	if mag&(1<<n-1) != 0 {
+		m |= 1
+	}
+	f = math.Ldexp(float64(m), n)
+	if neg {
+		f = -f
+	}
+	return f
 }
 
 // floatToInt32 is x86-64's cvttss2si/cvttsd2si: truncation, with NaN and
