@@ -217,12 +217,21 @@ func reshaped(t *tensor.Tensor, d *kernels.Dims) *tensor.Tensor {
 	return v
 }
 
+// maxResults bounds the results array of an arena.
+const maxResults = 4096
+
 // Results implements kernels.ReuseAllocator: slices of the arena's
-// results, which endRun takes back. A Run that needs more than the last
+// results, which endStep takes back. A step that needs more than the last
 // one grows it once.
 func (a *arena) Results(n int) []*tensor.Tensor {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.nres+n > maxResults {
+		// A step that loops over kernels (a function call's body) gets
+		// fresh slices past this, rather than a results array as long
+		// as its loop.
+		return make([]*tensor.Tensor, n)
+	}
 	if a.nres+n > len(a.results) {
 		// Slices already handed out keep the old array alive.
 		a.results = make([]*tensor.Tensor, max(2*len(a.results), a.nres+n, 64))
@@ -415,6 +424,9 @@ func (a *arena) endStep() {
 		a.fresh[i] = nil
 	}
 	a.fresh = a.fresh[:0]
+	// The step's outputs are in their slots: its result slices are dead.
+	clear(a.results[:a.nres])
+	a.nres = 0
 }
 
 // endRun takes back every buffer the Run did not hand off, forgets the
