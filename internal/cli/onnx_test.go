@@ -456,6 +456,30 @@ func TestDeployInvokeONNX(t *testing.T) {
 		t.Errorf("invoke stderr %q, want nothing (the size is the model's)", errOut)
 	}
 
+	// A model of any image size: 224x224 is sent, channels first, with a
+	// note, unless --size says otherwise.
+	writeFiles(t, filepath.Join(dir, "anysize"), map[string][]byte{"model.onnx": channelMeans(t, 3, -1, -1, "weights/w.bin"), "weights/w.bin": float32LE(1, 2, 3)})
+	if out, errOut, rc := s.run(t, "deploy", filepath.Join(dir, "anysize"), "--name", "anysize"); rc != 0 {
+		t.Fatalf("deploy anysize rc %d\nstdout:\n%s\nstderr:\n%s", rc, out, errOut)
+	}
+	for _, args := range [][]string{{}, {"--size", "16x8"}} {
+		out, errOut, rc = s.run(t, append([]string{"invoke", "anysize", "--image", imgPath}, args...)...)
+		resp.Predictions = nil
+		if err := json.Unmarshal([]byte(out), &resp); rc != 0 || err != nil {
+			t.Fatalf("invoke anysize %q: rc %d stdout %q stderr %q (json err %v)", args, rc, out, errOut, err)
+		}
+		if got, want := fmt.Sprint(resp.Predictions), "[[[[1]] [[0]] [[0.6]]]]"; got != want {
+			t.Errorf("invoke anysize %q: predictions %s, want %s", args, got, want)
+		}
+		wantNote := "note: sending 224x224 RGB (channels first); the model's input size is unknown (the input's height and width are not fixed: input image has shape [-1 3 -1 -1]): pass --size WxH"
+		if len(args) > 0 {
+			wantNote = ""
+		}
+		if (wantNote == "") != (errOut == "") || !strings.Contains(errOut, wantNote) {
+			t.Errorf("invoke anysize %q: stderr %q, want %q", args, errOut, wantNote)
+		}
+	}
+
 	out, errOut, rc = s.run(t, "invoke", "means", "--json", filepath.Join(dir, "bad.json"))
 	if rc != exitFailed || !strings.Contains(errOut, "Missing named input: image") {
 		t.Errorf("invoke with a wrong input name: rc %d stdout %q stderr %q, want rc %d and the model's error", rc, out, errOut, exitFailed)
