@@ -26,6 +26,9 @@ var directCases = []convCase{
 	{1, 3, 14, 2, 3, 3, 7, 1, 1, 1, 1, "VALID", nil}, // exactly one tile
 	{2, 30, 29, 7, 3, 3, 40, 1, 1, 1, 1, "SAME", nil},
 	{1, 9, 8, 3, 5, 5, 31, 1, 1, 2, 1, "SAME", nil},
+	// Wider filters, with and without dilation.
+	{2, 20, 19, 40, 3, 3, 48, 1, 1, 1, 1, "SAME", nil},
+	{1, 12, 13, 40, 3, 3, 32, 1, 1, 2, 2, "SAME", nil},
 }
 
 // directEpilogue is one way a fused kernel finishes its outputs, with the
