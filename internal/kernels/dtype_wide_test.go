@@ -117,6 +117,18 @@ func TestWideTypes(t *testing.T) {
 		{"min of three int16", "OnnxMin", nil,
 			[]*tensor.Tensor{dtT(v2, []int16{5, -5}), dtT(v1, []int16{0}), dtT(v2, []int16{-300, 7})}, []int16{-300, -5}},
 
+		// TensorFlow reductions.
+		{"sum int16 wraps", "Sum", nil,
+			[]*tensor.Tensor{dtT(v2, []int16{30000, 30000}), dtT(v1, []int32{0})}, []int16{-5536}},
+		{"max uint32", "Max", nil,
+			[]*tensor.Tensor{dtT(v2, []uint32{4000000000, 1}), dtT(v1, []int32{0})}, []uint32{4000000000}},
+		{"mean uint16 sums in uint16", "Mean", nil, // as TensorFlow's: the sum wraps before the division
+			[]*tensor.Tensor{dtT(v2, []uint16{65535, 65533}), dtT(v1, []int32{0})}, []uint16{32766}},
+		{"argmax uint64 unsigned", "ArgMax", nil,
+			[]*tensor.Tensor{dtT(tensor.Shape{3}, []uint64{1, 1 << 63, 7}), dtT(s, []int32{0})}, []int64{1}},
+		{"argmin int16", "ArgMin", nil,
+			[]*tensor.Tensor{dtT(tensor.Shape{3}, []int16{1, -300, 7}), dtT(s, []int32{0})}, []int64{1}},
+
 		// Comparisons and selection.
 		{"greater uint64 unsigned", "Greater", nil,
 			[]*tensor.Tensor{dtT(v2, []uint64{1 << 63, 1}), dtT(s, []uint64{2})}, []bool{true, false}},

@@ -3,6 +3,7 @@ package kernels
 import (
 	"context"
 	"math"
+	"slices"
 
 	"inferd/internal/tensor"
 )
@@ -105,8 +106,13 @@ func reduceInto[T any, A any](x []T, in, keep tensor.Shape, acc []A, add func(A,
 	})
 }
 
+// dtReduceTypes are the dtypes Sum, Mean, Prod, Max and Min take (uint64
+// is left out: its accumulation in int64 would compare and divide wrongly;
+// float16 and bfloat16 come through dtHalfAdapter).
+var dtReduceTypes = append(slices.Clone(numericTypes), tensor.Int16, tensor.Uint16, tensor.Uint32)
+
 func buildReduce(n Node) (Kernel, error) {
-	if err := checkTypeAttr(n, "T", numericTypes...); err != nil {
+	if err := checkTypeAttr(n, "T", dtReduceTypes...); err != nil {
 		return nil, err
 	}
 	keepDims := attrBool(n, "keep_dims", false)
@@ -115,7 +121,7 @@ func buildReduce(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "input", x, numericTypes...); err != nil {
+		if err := checkDType(n, "input", x, dtReduceTypes...); err != nil {
 			return nil, err
 		}
 		var maskBuf [MaxDimsRank]bool
@@ -145,6 +151,12 @@ func buildReduce(n Node) (Kernel, error) {
 			res = reduceInt[int32](ctx, n.Op, x, keep, outShape, count, math.MinInt32, math.MaxInt32)
 		case tensor.Int64:
 			res = reduceInt[int64](ctx, n.Op, x, keep, outShape, count, math.MinInt64, math.MaxInt64)
+		case tensor.Int16:
+			res = reduceInt[int16](ctx, n.Op, x, keep, outShape, count, math.MinInt16, math.MaxInt16)
+		case tensor.Uint16:
+			res = reduceInt[uint16](ctx, n.Op, x, keep, outShape, count, 0, math.MaxUint16)
+		case tensor.Uint32:
+			res = reduceInt[uint32](ctx, n.Op, x, keep, outShape, count, 0, math.MaxUint32)
 		}
 		return Result(ctx, res), nil
 	}), nil
@@ -265,10 +277,14 @@ func buildReduceBool(n Node) (Kernel, error) {
 	}), nil
 }
 
+// dtArgTypes are the dtypes ArgMax and ArgMin take (float16 and
+// bfloat16 through dtHalfAdapter).
+var dtArgTypes = append(slices.Clone(numericTypes), dtWideInts...)
+
 // buildArgReduce makes ArgMax and ArgMin over the axis given by input 1,
 // returning the first index of the extreme value along it.
 func buildArgReduce(n Node) (Kernel, error) {
-	if err := checkTypeAttr(n, "T", numericTypes...); err != nil {
+	if err := checkTypeAttr(n, "T", dtArgTypes...); err != nil {
 		return nil, err
 	}
 	outType := tensor.Int64
@@ -284,7 +300,7 @@ func buildArgReduce(n Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if err := checkDType(n, "input", x, numericTypes...); err != nil {
+		if err := checkDType(n, "input", x, dtArgTypes...); err != nil {
 			return nil, err
 		}
 		a, ok := scalarInt(in[1])
@@ -330,6 +346,14 @@ func buildArgReduce(n Node) (Kernel, error) {
 			argReduce(Slice[int32](x), outer, axisLen, inner, isMax, idx)
 		case tensor.Int64:
 			argReduce(Slice[int64](x), outer, axisLen, inner, isMax, idx)
+		case tensor.Int16:
+			argReduce(Slice[int16](x), outer, axisLen, inner, isMax, idx)
+		case tensor.Uint16:
+			argReduce(Slice[uint16](x), outer, axisLen, inner, isMax, idx)
+		case tensor.Uint32:
+			argReduce(Slice[uint32](x), outer, axisLen, inner, isMax, idx)
+		case tensor.Uint64:
+			argReduce(Slice[uint64](x), outer, axisLen, inner, isMax, idx)
 		}
 		out := Alloc(ctx, outType, outShape)
 		for i, v := range idx {
