@@ -153,6 +153,13 @@ func TestScanONNX(t *testing.T) {
 		},
 		Output: []*pb.ValueInfoProto{testValueInfo("y", 2)},
 	})
+	// deep nests If nodes in then-branches 101 deep.
+	deepGraph := &pb.GraphProto{Name: "leaf"}
+	for range maxONNXGraphDepth + 1 {
+		deepGraph = &pb.GraphProto{Name: "g", Node: []*pb.NodeProto{{OpType: "If", Attribute: []*pb.AttributeProto{
+			{Name: "then_branch", Type: pb.AttributeProto_GRAPH, G: deepGraph}}}}}
+	}
+	deep := testModel(t, deepGraph)
 	noGraph, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, ProducerName: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +177,7 @@ func TestScanONNX(t *testing.T) {
 		{name: "truncated", data: full[:len(full)-3], wantErr: "truncated or malformed"},
 		{name: "not protobuf", data: []byte("\x08\x08\x12\xff\xff\xff\xff\x0fnot a model"), wantErr: "not an ONNX model"},
 		{name: "no graph", data: noGraph, wantErr: "has no graph"},
+		{name: "too deep", data: deep, wantErr: "sub-graphs nested more than 100 deep"},
 		{name: "empty", data: nil, wantErr: "has no graph"},
 	}
 	for _, tc := range tests {

@@ -33,6 +33,10 @@ type onnxInfo struct {
 // ONNX model's.
 const maxONNXValueInfo = 1 << 20
 
+// maxONNXGraphDepth bounds how deep scanONNX follows sub-graphs (the
+// branches and bodies of If, Loop and Scan) into sub-graphs.
+const maxONNXGraphDepth = 100
+
 // The field numbers of onnx.proto that scanONNX follows.
 const (
 	onnxModelGraph     protowire.Number = 7  // ModelProto.graph
@@ -80,6 +84,7 @@ func scanONNX(r io.Reader, size int64) (onnxInfo, error) {
 	seen := map[string]bool{}
 
 	var graph func(n int64, main bool) error
+	depth := 0 // of the sub-graph being read
 	tensor := func(n int64, main bool) error {
 		return s.message(n, func(num protowire.Number, size int64) (bool, error) {
 			switch num {
@@ -110,7 +115,12 @@ func scanONNX(r io.Reader, size int64) (onnxInfo, error) {
 			case onnxAttrTensor, onnxAttrTensors:
 				return true, tensor(size, false)
 			case onnxAttrGraph, onnxAttrGraphs:
-				return true, graph(size, false)
+				if depth++; depth > maxONNXGraphDepth {
+					return true, fmt.Errorf("sub-graphs nested more than %d deep", maxONNXGraphDepth)
+				}
+				err := graph(size, false)
+				depth--
+				return true, err
 			}
 			return false, nil
 		})
