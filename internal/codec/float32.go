@@ -8,11 +8,12 @@ import (
 
 // appendFloat32 appends v as appendDecimal(dst, float64(v), 32) does, byte
 // for byte, without strconv for the values predictions are made of: every
-// normal float32 from 1e-19 to 1e6 in magnitude, and zero. It finds
-// whether v's shortest round-trip form has at most six digits by testing
-// the two six-digit decimals around v against v's rounding interval, then
-// rounds v's exact value to six or nine digits (ties to even, as strconv
-// does) in 128-bit integer arithmetic. Other values go to appendDecimal.
+// normal float32 from 1e-19 to 1e6 in magnitude, and zero. It scales v's
+// exact value by the power of ten that gives it nine integer digits, in
+// 128-bit integer arithmetic; finds whether v's shortest round-trip form
+// has at most six digits by testing the two six-digit decimals around v
+// against v's rounding interval; and rounds to six or nine digits (ties
+// to even, as strconv does). Other values go to appendDecimal.
 func appendFloat32(dst []byte, v float32) []byte {
 	b := math.Float32bits(v)
 	be := int(b>>23) & 0xff
@@ -27,31 +28,48 @@ func appendFloat32(dst []byte, v float32) []byte {
 		}
 		return appendDecimal(dst, float64(v), 32) // subnormal
 	}
-	if be == 0xff {
-		return appendDecimal(dst, float64(v), 32) // NaN, ±Inf
-	}
 	m := frac | 1<<23 // |v| = m × 2^e
 	e := be - 150
-	// e10 is floor(log10|v|) or one less: |v| is in [2^(be-127), 2^(be-126)).
+	// e10 is floor(log10|v|): |v| is in [2^(be-127), 2^(be-126)), which
+	// holds at most one power of ten, from mantissa e10Up[be] on.
 	e10 := ((be - 127) * 78913) >> 18
-	if e10 < -19 || e10 > 5 {
-		return appendDecimal(dst, float64(v), 32)
-	}
-	n6, r6, t6 := scaled(m, e, 5-e10)
-	if n6 >= 1e6 {
+	if m >= e10Up[be] {
 		e10++
-		if e10 > 5 {
-			return appendDecimal(dst, float64(v), 32)
+	}
+	if e10 < -19 || e10 > 5 || be == 0xff {
+		return appendDecimal(dst, float64(v), 32) // NaN, ±Inf, or out of range
+	}
+	s9 := 8 - e10
+	n, r, t := scaled(m, e, s9) // n has nine digits, t > 0
+	// The six-digit decimals around v are n rounded down and up to a
+	// multiple of 1000. In units of 2^-(t+2) at this scale, v lies
+	// below·4 above the lower one, and half an ulp of v is 2·5^s9.
+	q := n / 1000
+	below := u128{0, n - q*1000}.shl(t).add(r)
+	below4 := below.shl(2)
+	up := u128{0, 2 * pow5u[s9]}
+	down := up
+	if frac == 0 && be > 1 {
+		down = u128{0, pow5u[s9]} // the gap below a power of two is half
+	}
+	even := m&1 == 0
+	prec := 9
+	if below4.less(down) || even && below4 == down {
+		prec = 6
+	} else if above := (u128{0, 1000}).shl(t + 2).sub(below4); above.less(up) || even && above == up {
+		prec = 6
+	}
+	if prec == 6 {
+		// Round v to six digits: q plus whether below passes half of
+		// 1000·2^t.
+		half := u128{0, 500}.shl(t)
+		if half.less(below) || below == half && q&1 == 1 {
+			q++
 		}
-		n6, r6, t6 = scaled(m, e, 5-e10)
+		n = q
+	} else {
+		n = roundHalfEven(n, r, t)
 	}
-	prec := 6
-	n, r, t := n6, r6, t6
-	if !shortWithin6(m, frac == 0 && be > 1, 5-e10, n6, r6, t6) {
-		prec = 9
-		n, r, t = scaled(m, e, 8-e10)
-	}
-	n = roundHalfEven(n, r, t)
 	if n == pow10u[prec] {
 		n /= 10
 		e10++
@@ -61,6 +79,31 @@ func appendFloat32(dst []byte, v float32) []byte {
 	}
 	return appendG(dst, n, prec, e10)
 }
+
+// e10Up holds, by biased exponent, the least mantissa (with its leading
+// bit) at which the binade reaches the next power of ten, or 2^24 where it
+// does not, for the binades of appendFloat32's fast path.
+var e10Up = func() (t [256]uint64) {
+	for be := range t {
+		t[be] = 1 << 24
+		est := ((be - 127) * 78913) >> 18
+		if be == 0 || be == 0xff || est < -20 || est > 5 {
+			continue
+		}
+		// |v| ≥ 10^(est+1) exactly when v·10^(7-est) has nine digits.
+		lo, hi := uint64(1<<23), uint64(1<<24)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if n, _, _ := scaled(mid, be-150, 7-est); n >= 1e8 {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		t[be] = lo
+	}
+	return t
+}()
 
 // pow5u are the powers of five that fit in a uint64.
 var pow5u = func() (t [28]uint64) {
@@ -124,34 +167,14 @@ func roundHalfEven(n uint64, r u128, t uint) uint64 {
 	return n
 }
 
+func (a u128) add(b u128) u128 {
+	lo, c := bits.Add64(a.lo, b.lo, 0)
+	return u128{a.hi + b.hi + c, lo}
+}
+
 func (a u128) add1() u128 {
 	lo, c := bits.Add64(a.lo, 1, 0)
 	return u128{a.hi + c, lo}
-}
-
-// shortWithin6 reports whether a decimal of at most six significant digits
-// lies in the rounding interval of the float32 m × 2^e, whose value times
-// 10^s is n + r/2^t with n of six digits: whether n or n+1 (times 10^-s)
-// rounds back to it. The interval reaches half a unit in the last place
-// either side (a quarter below a power of two, lowerHalf), and includes its
-// ends when m is even, as strconv's shortest formatting has it.
-func shortWithin6(m uint64, lowerHalf bool, s int, n uint64, r u128, t uint) bool {
-	if t == 0 {
-		return true // v is n × 10^-s exactly
-	}
-	// In units of 2^-(t+2), half an ulp times 10^s is 2·5^s.
-	up := u128{0, 2 * pow5u[s]}
-	down := up
-	if lowerHalf {
-		down = u128{0, pow5u[s]}
-	}
-	even := m&1 == 0
-	below := r.shl(2) // v − n
-	if below.less(down) || even && below == down {
-		return true
-	}
-	above := u128{}.add1().shl(t + 2).sub(below) // n+1 − v
-	return above.less(up) || even && above == up
 }
 
 // digits2 holds the two-digit decimals 00 to 99.
