@@ -32,10 +32,12 @@ const maxSavedModelPB = 256 << 20
 
 // imageShape is the height, width and channels of an image input, and
 // its layout: channels last (NHWC, TensorFlow's) unless chw (NCHW, the
-// usual ONNX layout).
+// usual ONNX layout). integer says the input takes integers (uint8
+// pixels, say) rather than floats.
 type imageShape struct {
 	h, w, c int
 	chw     bool
+	integer bool
 }
 
 // errImageSize: the model's image input has a channel axis but no fixed
@@ -210,6 +212,7 @@ func onnxImageInput(info onnxInfo) (imageShape, error) {
 	}
 	in := info.inputs[0]
 	shape := in.GetType().GetTensorType().GetShape()
+	integer := onnxIntegerTypes[onnxpb.TensorProto_DataType(in.GetType().GetTensorType().GetElemType())]
 	if shape == nil || len(shape.GetDim()) != 4 {
 		return imageShape{}, fmt.Errorf("input %s is not of rank 4 (batch, channels, height, width or batch, height, width, channels)", in.GetName())
 	}
@@ -223,9 +226,9 @@ func onnxImageInput(info onnxInfo) (imageShape, error) {
 	var s imageShape
 	switch {
 	case dims[1] == 1 || dims[1] == 3:
-		s = imageShape{c: int(dims[1]), h: int(dims[2]), w: int(dims[3]), chw: true}
+		s = imageShape{c: int(dims[1]), h: int(dims[2]), w: int(dims[3]), chw: true, integer: integer}
 	case dims[3] == 1 || dims[3] == 3:
-		s = imageShape{h: int(dims[1]), w: int(dims[2]), c: int(dims[3])}
+		s = imageShape{h: int(dims[1]), w: int(dims[2]), c: int(dims[3]), integer: integer}
 	default:
 		return imageShape{}, fmt.Errorf("input %s has shape %v, with no channel axis of 1 or 3 (N, C, H, W or N, H, W, C)", in.GetName(), dims)
 	}
@@ -255,7 +258,7 @@ func imageInput(sm *pb.SavedModel) (imageShape, error) {
 		if in.GetTensorShape().GetUnknownRank() || len(dims) != 4 {
 			return imageShape{}, fmt.Errorf("input %s is not of rank 4 (batch, height, width, channels)", name)
 		}
-		s := imageShape{h: int(dims[1].GetSize()), w: int(dims[2].GetSize()), c: int(dims[3].GetSize())}
+		s := imageShape{h: int(dims[1].GetSize()), w: int(dims[2].GetSize()), c: int(dims[3].GetSize()), integer: tfIntegerTypes[in.GetDtype()]}
 		if s.c != 1 && s.c != 3 {
 			return imageShape{}, fmt.Errorf("input %s has shape %v, not (-1, H, W, 1 or 3)", name, dimSizes(dims))
 		}
@@ -267,6 +270,19 @@ func imageInput(sm *pb.SavedModel) (imageShape, error) {
 	}
 	panic("unreachable")
 }
+
+// onnxIntegerTypes and tfIntegerTypes are the integer element types of
+// ONNX and TensorFlow, which an image is sent to as whole numbers.
+var (
+	onnxIntegerTypes = map[onnxpb.TensorProto_DataType]bool{
+		onnxpb.TensorProto_UINT8: true, onnxpb.TensorProto_INT8: true, onnxpb.TensorProto_UINT16: true, onnxpb.TensorProto_INT16: true,
+		onnxpb.TensorProto_INT32: true, onnxpb.TensorProto_INT64: true, onnxpb.TensorProto_UINT32: true, onnxpb.TensorProto_UINT64: true,
+	}
+	tfIntegerTypes = map[pb.DataType]bool{
+		pb.DataType_DT_UINT8: true, pb.DataType_DT_INT8: true, pb.DataType_DT_UINT16: true, pb.DataType_DT_INT16: true,
+		pb.DataType_DT_INT32: true, pb.DataType_DT_INT64: true, pb.DataType_DT_UINT32: true, pb.DataType_DT_UINT64: true,
+	}
+)
 
 func dimSizes(dims []*pb.TensorShapeProto_Dim) []int64 {
 	out := make([]int64, len(dims))

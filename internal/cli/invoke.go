@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg" // decoder for --image
 	_ "image/png"  // decoder for --image
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -26,7 +28,8 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 		"Sends a request to endpoint NAME through InvokeEndpoint and prints the response body\n"+
 		"(a JSON answer on one line unless --raw).\n"+
 		"--image decodes a PNG or JPEG, resizes it (bilinear) to the model's input size (or --size WxH),\n"+
-		"scales the values to [0,1] (or keeps 0-255 with --scale 255) and sends {\"instances\": [image]},\n"+
+		"scales the values to [0,1] (or keeps 0-255 with --scale 255; an input of integers gets whole\n"+
+		"numbers, 0-255 unless --scale says otherwise) and sends {\"instances\": [image]},\n"+
 		"shape (1,H,W,C), C 3 (RGB) or 1 (gray) as the model's input says: a SavedModel's serving_default\n"+
 		"signature, or an ONNX model's input, which is sent as (1,C,H,W) when it is laid out so.")
 	jsonFile := fs.String("json", "", "request body `file` (- reads standard input)")
@@ -34,7 +37,7 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 	imageFile := fs.String("image", "", "PNG or JPEG `file` to send as one instance")
 	size := fs.String("size", "", "`WxH` the image is resized to (default the model's input size, read from its SavedModel signature or ONNX input; else 224x224)")
 	raw := fs.Bool("raw", false, "print the response body as it came; by default a JSON answer is printed on one line")
-	scale := fs.Float64("scale", 1, "the value white maps to: 1 sends [0,1], 255 sends 0-255")
+	scale := fs.Float64("scale", 1, "the value white maps to: 1 sends [0,1], 255 sends 0-255 (default 255 for a model whose input takes integers)")
 	pos, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -93,7 +96,10 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 		if shape.h == 0 {
 			shape.h, shape.w = model.h, model.w
 		}
-		shape.c, shape.chw = model.c, model.chw
+		shape.c, shape.chw, shape.integer = model.c, model.chw, model.integer
+		if shape.integer && !flagSet(fs, "scale") {
+			*scale = 255
+		}
 		if shape.h == 0 {
 			shape.h, shape.w = 224, 224
 			layout := ""
@@ -121,6 +127,13 @@ func runInvoke(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stdout)
 	}
 	return exitOK
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // isCLIError reports whether err is a cliError with code.
@@ -174,6 +187,10 @@ func imageJSON(img image.Image, s imageShape, scale float64) []byte {
 	var b bytes.Buffer
 	b.Grow(s.w * s.h * s.c * 8)
 	num := func(v float64) {
+		if s.integer {
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(math.Round(v*scale/255)), 10))
+			return
+		}
 		b.Write(strconv.AppendFloat(b.AvailableBuffer(), float64(float32(v*scale/255)), 'g', -1, 32))
 	}
 	// list writes n items between brackets, each by item.

@@ -30,6 +30,12 @@ import (
 
 // testValueInfo describes a float tensor; a dim of -1 is symbolic.
 func testValueInfo(name string, dims ...int64) *pb.ValueInfoProto {
+	return typedValueInfo(name, pb.TensorProto_FLOAT, dims...)
+}
+
+// typedValueInfo describes a tensor of elem type; a dim of -1 is
+// symbolic.
+func typedValueInfo(name string, elem pb.TensorProto_DataType, dims ...int64) *pb.ValueInfoProto {
 	shape := &pb.TensorShapeProto{}
 	for _, d := range dims {
 		dim := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}}
@@ -39,7 +45,7 @@ func testValueInfo(name string, dims ...int64) *pb.ValueInfoProto {
 		shape.Dim = append(shape.Dim, dim)
 	}
 	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-		TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: shape}}}}
+		TensorType: &pb.TypeProto_Tensor{ElemType: int32(elem), Shape: shape}}}}
 }
 
 // externalTensor is a float initializer whose data lies in location.
@@ -230,6 +236,9 @@ func TestONNXImageInput(t *testing.T) {
 		{"no channel axis", one(-1, 5, 5, 5), imageShape{}, "no channel axis of 1 or 3"},
 		{"rank 2", one(-1, 2), imageShape{}, "input x is not of rank 4"},
 		{"no inputs", onnxInfo{}, imageShape{}, "has 0 inputs, not one image"},
+		{"uint8 NCHW", onnxInfo{inputs: []*pb.ValueInfoProto{typedValueInfo("x", pb.TensorProto_UINT8, -1, 3, 8, 8)}}, imageShape{h: 8, w: 8, c: 3, chw: true, integer: true}, ""},
+		{"int64 NHWC", onnxInfo{inputs: []*pb.ValueInfoProto{typedValueInfo("x", pb.TensorProto_INT64, -1, 8, 8, 1)}}, imageShape{h: 8, w: 8, c: 1, integer: true}, ""},
+		{"double", onnxInfo{inputs: []*pb.ValueInfoProto{typedValueInfo("x", pb.TensorProto_DOUBLE, -1, 8, 8, 1)}}, imageShape{h: 8, w: 8, c: 1}, ""},
 		{"two inputs", onnxInfo{inputs: []*pb.ValueInfoProto{testValueInfo("a", 1, 3, 2, 2), testValueInfo("b", 1)}}, imageShape{}, "has 2 inputs"},
 	}
 	for _, tc := range tests {
@@ -298,15 +307,20 @@ func TestImageJSONChannelsFirst(t *testing.T) {
 	tests := []struct {
 		name  string
 		shape imageShape
+		scale float64
 		want  string
 	}{
-		{"RGB", imageShape{h: 1, w: 2, c: 3, chw: true}, `{"instances": [[[[1,0]],[[0,1]],[[0.2,0.4]]]]}`},
-		{"gray", imageShape{h: 1, w: 2, c: 1, chw: true}, `{"instances": [[[[0.3218,0.6326]]]]}`},
-		{"channels last", imageShape{h: 1, w: 2, c: 3}, `{"instances": [[[[1,0,0.2],[0,1,0.4]]]]}`},
+		{"RGB", imageShape{h: 1, w: 2, c: 3, chw: true}, 1, `{"instances": [[[[1,0]],[[0,1]],[[0.2,0.4]]]]}`},
+		{"gray", imageShape{h: 1, w: 2, c: 1, chw: true}, 1, `{"instances": [[[[0.3218,0.6326]]]]}`},
+		{"channels last", imageShape{h: 1, w: 2, c: 3}, 1, `{"instances": [[[[1,0,0.2],[0,1,0.4]]]]}`},
+		{"integers", imageShape{h: 1, w: 2, c: 3, chw: true, integer: true}, 255, `{"instances": [[[[255,0]],[[0,255]],[[51,102]]]]}`},
+		// 0.299·255 + 0.114·51 = 82.059; 0.587·255 + 0.114·102 = 161.313.
+		{"gray integers, rounded", imageShape{h: 1, w: 2, c: 1, integer: true}, 255, `{"instances": [[[[82],[161]]]]}`},
+		{"integers at scale 1", imageShape{h: 1, w: 2, c: 1, integer: true}, 1, `{"instances": [[[[0],[1]]]]}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := string(imageJSON(img, tc.shape, 1)); got != tc.want {
+			if got := string(imageJSON(img, tc.shape, tc.scale)); got != tc.want {
 				t.Errorf("imageJSON = %s, want %s", got, tc.want)
 			}
 		})
@@ -486,6 +500,30 @@ func TestDeployInvokeONNX(t *testing.T) {
 		if (wantNote == "") != (errOut == "") || !strings.Contains(errOut, wantNote) {
 			t.Errorf("invoke anysize %q: stderr %q, want %q", args, errOut, wantNote)
 		}
+	}
+
+	// A model of uint8 pixels gets whole numbers in 0-255.
+	pixels := testModel(t, &pb.GraphProto{
+		Name:   "pixels",
+		Input:  []*pb.ValueInfoProto{typedValueInfo("pixels", pb.TensorProto_UINT8, -1, 3, 6, 6)},
+		Output: []*pb.ValueInfoProto{testValueInfo("mean", -1, 3, 1, 1)},
+		Node: []*pb.NodeProto{
+			{OpType: "Cast", Input: []string{"pixels"}, Output: []string{"f"}, Name: "cast",
+				Attribute: []*pb.AttributeProto{{Name: "to", Type: pb.AttributeProto_INT, I: int64(pb.TensorProto_FLOAT)}}},
+			{OpType: "GlobalAveragePool", Input: []string{"f"}, Output: []string{"mean"}, Name: "pool"},
+		},
+	})
+	writeFiles(t, filepath.Join(dir, "uint8"), map[string][]byte{"pixels.onnx": pixels})
+	if out, errOut, rc := s.run(t, "deploy", filepath.Join(dir, "uint8", "pixels.onnx"), "--name", "pixels"); rc != 0 {
+		t.Fatalf("deploy pixels rc %d\nstdout:\n%s\nstderr:\n%s", rc, out, errOut)
+	}
+	out, errOut, rc = s.run(t, "invoke", "pixels", "--image", imgPath)
+	resp.Predictions = nil
+	if err := json.Unmarshal([]byte(out), &resp); rc != 0 || err != nil {
+		t.Fatalf("invoke pixels: rc %d stdout %q stderr %q (json err %v)", rc, out, errOut, err)
+	}
+	if got, want := fmt.Sprint(resp.Predictions), "[[[[255]] [[0]] [[51]]]]"; got != want {
+		t.Errorf("invoke pixels: predictions %s, want %s", got, want)
 	}
 
 	out, errOut, rc = s.run(t, "invoke", "means", "--json", filepath.Join(dir, "bad.json"))
