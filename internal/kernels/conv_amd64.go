@@ -19,19 +19,19 @@ func detectAVX512F() bool {
 }
 
 //go:noescape
-func sconv12x32(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sconv12x32(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, ntiles, strideA, strideC, segs int)
 
 //go:noescape
-func sconv24x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sconv24x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, ntiles, strideA, strideC, segs int)
 
 //go:noescape
-func sconv12x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sconv12x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, ntiles, strideA, strideC, segs int)
 
 // directAsm runs the AVX-512 direct-convolution micro-kernel of mr rows
 // (12, or 24 when nr is 16) and width nr (32, else 16); its pure-Go counterpart is directTileGo. The slice checks
 // keep the assembly inside its operands.
-func directAsm(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	checkDirectTile(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+func directAsm(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(t, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 	var pbias *float32
 	if flags&directBias != 0 {
 		pbias = &bias[0]
@@ -40,14 +40,14 @@ func directAsm(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []flo
 		if nr != 16 {
 			panic("kernels: no direct micro-kernel of 24 rows by 32")
 		}
-		sconv24x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
+		sconv24x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags, t.n, t.strideA, t.strideC, 0)
 		return
 	}
 	if nr == 32 {
-		sconv12x32(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
+		sconv12x32(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags, t.n, t.strideA, t.strideC, 0)
 		return
 	}
-	sconv12x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
+	sconv12x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags, t.n, t.strideA, t.strideC, 0)
 }
 
 // directKernelsFor returns the AVX-512 direct micro-kernels, or ok false

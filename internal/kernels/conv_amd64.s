@@ -9,6 +9,9 @@
 // are the kernel rows. B is read row by row, ldb elements apart, through
 // all segments in turn. The tile is finished in registers: plus bias
 // (flags bit 0), then max(x, 0) (flags bit 1), before it is stored.
+// Then, ntiles times in all, the same is done again with a and c moved on
+// by strideA and strideC elements: a run of tiles along the image in one
+// call.
 //
 // Registers: AX the base of A, BX the segments left, CX the steps left in
 // a segment, DX the next offset, SI rows 0-5 and R11 rows 6-11 of A, DI
@@ -51,8 +54,10 @@
 	LEAQ (SI)(R9*2), R11; \
 	MOVQ kseg+8(FP), CX
 
-// func sconv12x32(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·sconv12x32(SB), NOSPLIT, $0-88
+// func sconv12x32(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, ntiles, strideA, strideC, segs int)
+TEXT ·sconv12x32(SB), NOSPLIT, $0-120
+
+tile32:
 	SETUP
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -205,11 +210,24 @@ store32:
 	ADDQ    R8, DX
 	VMOVUPS Z22, (DX)
 	VMOVUPS Z23, 64(DX)
+	DECQ ntiles+88(FP)
+	JEQ  done32
+	MOVQ strideA+96(FP), R13
+	SHLQ $2, R13
+	ADDQ R13, a+16(FP)
+	MOVQ strideC+104(FP), R13
+	SHLQ $2, R13
+	ADDQ R13, c+56(FP)
+	JMP  tile32
+
+done32:
 	VZEROUPPER
 	RET
 
-// func sconv12x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·sconv12x16(SB), NOSPLIT, $0-88
+// func sconv12x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, ntiles, strideA, strideC, segs int)
+TEXT ·sconv12x16(SB), NOSPLIT, $0-120
+
+tile16:
 	SETUP
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -312,6 +330,17 @@ store16:
 	VMOVUPS Z10, (DX)
 	ADDQ    R8, DX
 	VMOVUPS Z11, (DX)
+	DECQ ntiles+88(FP)
+	JEQ  done16
+	MOVQ strideA+96(FP), R13
+	SHLQ $2, R13
+	ADDQ R13, a+16(FP)
+	MOVQ strideC+104(FP), R13
+	SHLQ $2, R13
+	ADDQ R13, c+56(FP)
+	JMP  tile16
+
+done16:
 	VZEROUPPER
 	RET
 
@@ -405,14 +434,18 @@ mzDone:
 	VZEROUPPER
 	RET
 
-// func sconv24x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+// func sconv24x16(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, ntiles, strideA, strideC, segs int)
 //
 // sconv24x16 is sconv12x16 over 24 rows, for an output of at most 16
 // channels, where a tile's fixed costs weigh most. Rows 12-17 are read
 // from R13 and rows 18-23 from BX, so the segments left are counted in
-// the nseg argument's slot.
-TEXT ·sconv24x16(SB), NOSPLIT, $0-88
+// the segs argument's slot (scratch: its value on entry is ignored).
+TEXT ·sconv24x16(SB), NOSPLIT, $0-120
+
+tile24:
 	SETUP
+	MOVQ nseg+0(FP), R13
+	MOVQ R13, segs+112(FP)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -477,7 +510,7 @@ k24:
 	DECQ CX
 	JNE  k24
 	ADDQ $8, DX
-	DECQ nseg+0(FP)
+	DECQ segs+112(FP)
 	JNE  seg24
 
 	MOVQ flags+80(FP), CX
@@ -590,5 +623,16 @@ store24:
 	VMOVUPS Z22, (DX)
 	ADDQ    R8, DX
 	VMOVUPS Z23, (DX)
+	DECQ ntiles+88(FP)
+	JEQ  done24
+	MOVQ strideA+96(FP), R13
+	SHLQ $2, R13
+	ADDQ R13, a+16(FP)
+	MOVQ strideC+104(FP), R13
+	SHLQ $2, R13
+	ADDQ R13, c+56(FP)
+	JMP  tile24
+
+done24:
 	VZEROUPPER
 	RET

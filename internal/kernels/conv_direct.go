@@ -29,11 +29,24 @@ type directKernels struct {
 }
 
 func (k directKernels) run(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	k.runN(directRun{n: 1}, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+}
+
+// directRun is a run of t.n tiles computed by one call, each with A and C
+// moved on from the one before by strideA and strideC elements.
+type directRun struct {
+	n, strideA, strideC int
+}
+
+// runN computes the run of tiles t.
+func (k directKernels) runN(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	if k.asm {
-		directAsm(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		directAsm(t, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 		return
 	}
-	directTileGo(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	for i := 0; i < t.n; i++ {
+		directTileGo(mr, nr, nseg, kseg, a[i*t.strideA:], lda, offs, b, ldb, c[i*t.strideC:], ldc, bias, flags)
+	}
 }
 
 // directKernelsGo are the pure-Go micro-kernels, the reference for the
@@ -41,11 +54,13 @@ func (k directKernels) run(mr, nr, nseg, kseg int, a []float32, lda int, offs []
 var directKernelsGo = directKernels{}
 
 // checkDirectTile panics, as an index out of range does, unless every
-// element the mr×nr micro-kernel reads or writes lies in its slices.
-func checkDirectTile(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	if nseg < 1 || kseg < 1 {
+// element the mr×nr micro-kernel reads or writes, over the run of tiles
+// t, lies in its slices.
+func checkDirectTile(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if nseg < 1 || kseg < 1 || t.n < 1 || t.strideA < 0 || t.strideC < 0 {
 		panic("kernels: direct micro-kernel without steps")
 	}
+	a, c = a[(t.n-1)*t.strideA:], c[(t.n-1)*t.strideC:]
 	hi := 0
 	for _, o := range offs[:nseg] {
 		if o < 0 {
@@ -70,7 +85,7 @@ func checkDirectTile(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b
 //
 // followed by the bias and Relu of flags.
 func directTileGo(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	checkDirectTile(mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	checkDirectTile(directRun{n: 1}, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 	var buf [directMR * 32]float32
 	acc := buf[:mr*nr]
 	q := 0
@@ -287,7 +302,7 @@ func (j *directJob) rangeConv(lo, hi int) {
 	o, outW, wp := j.pf.o, j.outW, j.wp
 	offs := j.offs()
 	npanels := (o + 31) / 32
-	for t := lo; t < hi; t++ {
+	for t := lo; t < hi; {
 		b, tt := t/j.tiles, t%j.tiles
 		p := tt * mr
 		// The last tile ends at the last pixel, so it overlaps the one
@@ -300,26 +315,34 @@ func (j *directJob) rangeConv(lo, hi int) {
 		a := j.x[b*j.img+p*j.c:]
 		oy, ox := p/wp, p%wp
 		dst := j.out[b*j.outImg:]
+		// Tiles wholly inside one output row go straight to the output,
+		// as many in one call as follow each other along the row.
+		direct := skip == 0 && ox+mr <= outW
+		run := 1
+		if direct {
+			run = min(hi-t, (outW-ox)/mr, (j.count-p)/mr)
+		}
 		for pi := 0; pi < npanels; pi++ {
 			col, nr := directPanel(pi, o)
 			pb := j.pf.data[col*j.pf.k:]
-			if skip == 0 && ox+mr <= outW && col+nr <= o {
+			if direct && col+nr <= o {
 				cd := dst[(oy*outW+ox)*o+col:]
 				var bias []float32
 				if j.flags&directBias != 0 {
 					bias = j.ep.bias[col:]
 				}
-				j.k.run(mr, nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, cd, o, bias, j.flags)
+				j.k.runN(directRun{n: run, strideA: mr * j.c, strideC: mr * o}, mr, nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, cd, o, bias, j.flags)
 				if !j.asmEp {
-					for i := 0; i < mr; i++ {
+					for i := 0; i < run*mr; i++ {
 						j.ep.apply(cd[i*o:i*o+nr], col)
 					}
 				}
 				continue
 			}
-			// A tile that crosses a row end, or the last one, is
-			// computed aside and its wanted rows copied; a full-width
-			// panel is still finished by the micro-kernel.
+			// A tile that crosses a row end, the last one, or a panel
+			// past the last channel is computed aside and its wanted rows
+			// copied; a full-width panel is still finished by the
+			// micro-kernel.
 			full := col+nr <= o && j.asmEp
 			var bias []float32
 			flags := 0
@@ -329,20 +352,24 @@ func (j *directJob) rangeConv(lo, hi int) {
 					bias = j.ep.bias[col:]
 				}
 			}
-			j.k.run(mr, nr, j.nseg, j.kseg, a, j.c, offs, pb, nr, tile[:], nr, bias, flags)
 			w := min(nr, o-col)
-			for i := skip; i < mr; i++ {
-				y, xx := (p+i)/wp, (p+i)%wp
-				if xx >= outW {
-					continue
-				}
-				row := dst[(y*outW+xx)*o+col:][:w]
-				copy(row, tile[i*nr:])
-				if !full {
-					j.ep.apply(row, col)
+			for q := 0; q < run; q++ {
+				pq := p + q*mr
+				j.k.run(mr, nr, j.nseg, j.kseg, a[q*mr*j.c:], j.c, offs, pb, nr, tile[:], nr, bias, flags)
+				for i := skip; i < mr; i++ {
+					y, xx := (pq+i)/wp, (pq+i)%wp
+					if xx >= outW {
+						continue
+					}
+					row := dst[(y*outW+xx)*o+col:][:w]
+					copy(row, tile[i*nr:])
+					if !full {
+						j.ep.apply(row, col)
+					}
 				}
 			}
 		}
+		t += run
 	}
 }
 

@@ -26,6 +26,7 @@ var directCases = []convCase{
 	{1, 3, 14, 2, 3, 3, 7, 1, 1, 1, 1, "VALID", nil}, // exactly one tile
 	{2, 30, 29, 7, 3, 3, 40, 1, 1, 1, 1, "SAME", nil},
 	{1, 9, 8, 3, 5, 5, 31, 1, 1, 2, 1, "SAME", nil},
+	{1, 30, 40, 3, 3, 3, 20, 1, 1, 1, 1, "VALID", nil}, // runs of tiles, a partial panel
 	// Wider filters, with and without dilation.
 	{2, 20, 19, 40, 3, 3, 48, 1, 1, 1, 1, "SAME", nil},
 	{1, 12, 13, 40, 3, 3, 32, 1, 1, 2, 2, "SAME", nil},
@@ -165,6 +166,18 @@ func TestConvDirectTileKernels(t *testing.T) {
 			for i := range got {
 				if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
 					t.Fatalf("%dx%d flags %d: element %d = %v, want %v", mr, nr, flags, i, got[i], want[i])
+				}
+			}
+			// A run of three tiles, A and C moved on between them.
+			run := directRun{n: 3, strideA: 5, strideC: mr*ldc + 3}
+			a = randF32(r, 250+2*run.strideA+(mr-1)*lda+kseg).Float32s()
+			got = make([]float32, 2*run.strideC+(mr-1)*ldc+nr+1)
+			want = make([]float32, len(got))
+			asm.runN(run, mr, nr, nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
+			directKernelsGo.runN(run, mr, nr, nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
+			for i := range got {
+				if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
+					t.Fatalf("%dx%d flags %d, run: element %d = %v, want %v", mr, nr, flags, i, got[i], want[i])
 				}
 			}
 		}

@@ -11,6 +11,6 @@ const haveConvAsm = false
 func directKernelsFor() (k directKernels, ok bool) { return directKernels{}, false }
 
 // directAsm is never called without the assembly micro-kernels.
-func directAsm(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+func directAsm(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	panic("kernels: no assembly direct micro-kernel in this build")
 }
