@@ -190,7 +190,7 @@ func TestONNXFailures(t *testing.T) {
 		}{
 			{"wrong input name, columns", `{"inputs": {"z": [[1, 2]]}}`, "Missing named input: x in 'inputs' object."},
 			{"wrong input name, rows", `{"instances": [{"z": [1, 2]}]}`, "does not have named input: z"},
-			{"wrong shape", `{"instances": [[1, 2, 3]]}`, "matrix size-incompatible: In[0]: [1,3], In[1]: [2,1]"},
+			{"wrong shape", `{"instances": [[1, 2, 3]]}`, "input \"x\" has shape [1,3], but signature \"serving_default\" expects [-1,2]"},
 			{"ragged rows", `{"inputs": [[1, 2], [3]]}`, "Encountered list at unexpected size"},
 			{"strings for floats", `{"instances": [["a", "b"]]}`, `JSON Value: "a" Type: String is not of expected type: float`},
 			{"booleans for floats", `{"instances": [[true, false]]}`, "is not of expected type: float"},

@@ -33,8 +33,13 @@ type GraphSpec struct {
 	// are its keys in Inputs and Outputs.
 	Functions map[string]*GraphSpec
 	// Dir is reported by Model.Dir; Version by Model.Version.
-	Dir     string
-	Version int64
+	// StrictShapes makes Run refuse an input whose shape contradicts the
+	// dimensions its signature declares, as ONNX Runtime does; without it
+	// Run checks only the dimensions a load-time fold relied on, as
+	// TensorFlow does.
+	StrictShapes bool
+	Dir          string
+	Version      int64
 }
 
 // LoadGraph compiles spec into a Model, exactly as Load compiles a
@@ -57,6 +62,14 @@ func LoadGraph(ctx context.Context, spec GraphSpec, opts Options) (*Model, error
 	pl, err := p.compile(ctx, sig, spec.Inputs, spec.Outputs)
 	if err != nil {
 		return nil, inSignature(sig.Name, err)
+	}
+	if spec.StrictShapes {
+		for key, b := range pl.feeds {
+			if b.spec.Shape != nil && b.relied == nil {
+				b.relied = b.spec.Shape
+				pl.feeds[key] = b
+			}
+		}
 	}
 	m.plans[sig.Name] = pl
 	m.sigs = append(m.sigs, sig)

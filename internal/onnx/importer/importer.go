@@ -195,6 +195,7 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 	spec.Signature.Name = Signature
 	spec.Signature.MethodName = "tensorflow/serving/predict"
 	spec.Graph, spec.Consts, spec.Functions = b.g, b.consts, b.funcs
+	spec.StrictShapes = true
 	return spec, nil
 }
 
