@@ -41,7 +41,7 @@ func Load(ctx context.Context, path string, opts engine.Options) (*engine.Model,
 	}
 	var mp pb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("%w: %s is not an ONNX model: %v", engine.ErrInvalidModel, file, err)
+		return nil, fmt.Errorf("%w: %s is not an ONNX model: %v", engine.ErrInvalidModel, filepath.Base(file), err)
 	}
 	spec, err := Import(&mp, filepath.Dir(file))
 	if err != nil {
