@@ -223,7 +223,7 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 	j.tiles = (j.count + j.mr - 1) / j.mr
 	j.setFlags()
 	n, work := batch*j.tiles, 2*batch*g.outH*g.outW*pf.k*o
-	if serial(ctx, n, work) {
+	if work < directParallelFlops || serial(ctx, n, work) {
 		j.rangeConv(0, n)
 		return
 	}
@@ -232,6 +232,12 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 	parallelTiles(ctx, n, (*convTiles)(jp))
 	directJobs.put(jp)
 }
+
+// directParallelFlops is the work below which a direct convolution or
+// product stays on the caller's goroutine: at the micro-kernels' rate
+// (some 250 GFLOP/s a core) it is done in about the time it takes to wake
+// another thread.
+const directParallelFlops = 1 << 22
 
 // directJobs keeps the directJobs of parallel calls, which the worker
 // pool holds while they run, so that such a call allocates nothing.

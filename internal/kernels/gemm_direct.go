@@ -60,7 +60,7 @@ func gemmDirect32(ctx context.Context, dk directKernels, m int, a []float32, lda
 	j.setFlags()
 	j.tiles = (m + directMR - 1) / directMR
 	items, work := j.tiles*((n+31)/32), 2*m*n*k
-	if serial(ctx, items, work) {
+	if work < directParallelFlops || serial(ctx, items, work) {
 		j.rangeGemm(0, items)
 		return
 	}
