@@ -18,16 +18,18 @@ const (
 
 // directKernels selects the direct-convolution micro-kernels: the
 // assembly ones (asm) or their pure-Go reference. Each, of mr rows (12,
-// or 24 with nr 16) and width nr (16 or 32), sets the mr×nr tile C (rows ldc apart) to the sum, over
-// nseg segments of kseg steps, of A[i, s, p]·B[q, j], where A[i, s, p] is
-// a[offs[s]+i·lda+p], q counts the steps through all segments in order
-// and B[q, j] is b[q·ldb+j]; then adds bias[j] (flags&directBias) and
-// clamps at 0 (flags&directRelu). The calls are static, so that the
-// slices handed to them stay on the caller's stack.
+// or 24 with nr 16) and width nr (16 or 32), sets the mr×nr tile C (rows
+// ldc apart) to the sum, over nseg segments of kseg steps, of
+// A[i, s, p]·B[q, j], where A[i, s, p] is a[offs[s]+i·lda+p], q counts
+// the steps through all segments in order and B[q, j] is b[q·ldb+j];
+// then adds bias[j] (flags&directBias) and clamps at 0
+// (flags&directRelu). The calls are static, so that the slices handed to
+// them stay on the caller's stack.
 type directKernels struct {
 	asm bool
 }
 
+// run computes one tile.
 func (k directKernels) run(mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	k.runN(directRun{n: 1}, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 }
