@@ -85,6 +85,30 @@ func buildAsString(n Node) (Kernel, error) {
 			for i, e := range v {
 				o[i] = []byte(strconv.FormatBool(e))
 			}
+		case []int16:
+			for i, e := range v {
+				o[i] = fmt.Appendf(nil, intFmt, e)
+			}
+		case []uint16:
+			for i, e := range v {
+				o[i] = fmt.Appendf(nil, intFmt, e)
+			}
+		case []uint32:
+			for i, e := range v {
+				o[i] = fmt.Appendf(nil, intFmt, e)
+			}
+		case []uint64:
+			for i, e := range v {
+				o[i] = fmt.Appendf(nil, intFmt, e)
+			}
+		case []tensor.F16:
+			for i, e := range v {
+				o[i] = fmt.Appendf(nil, floatFmt, float64(e.Float32()))
+			}
+		case []tensor.BF16:
+			for i, e := range v {
+				o[i] = fmt.Appendf(nil, floatFmt, float64(e.Float32()))
+			}
 		default:
 			return nil, n.Errorf(ErrUnsupported, "input dtype %v", x.DType())
 		}

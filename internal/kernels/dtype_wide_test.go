@@ -117,6 +117,11 @@ func TestWideTypes(t *testing.T) {
 		{"min of three int16", "OnnxMin", nil,
 			[]*tensor.Tensor{dtT(v2, []int16{5, -5}), dtT(v1, []int16{0}), dtT(v2, []int16{-300, 7})}, []int16{-300, -5}},
 
+		{"as string uint64", "AsString", nil,
+			[]*tensor.Tensor{dtT(v1, []uint64{1<<64 - 1})}, [][]byte{[]byte("18446744073709551615")}},
+		{"as string float16", "AsString", nil,
+			[]*tensor.Tensor{dtT(v1, []tensor.F16{0x3555})}, [][]byte{[]byte("0.333252")}},
+
 		// TensorFlow reductions.
 		{"sum int16 wraps", "Sum", nil,
 			[]*tensor.Tensor{dtT(v2, []int16{30000, 30000}), dtT(v1, []int32{0})}, []int16{-5536}},
