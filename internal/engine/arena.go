@@ -86,7 +86,7 @@ func (b *buffer) header(d *kernels.Dims, n int) *tensor.Tensor {
 type arena struct {
 	mu     sync.Mutex
 	poison bool
-	free   [tensor.String][]*buffer // by dtype; strings are not pooled
+	free   [dtPooled + 1][]*buffer // by dtype; strings, sequences and optionals are not pooled
 	used   []*buffer                // handed out during this Run
 	base   map[uintptr]*buffer      // live buffers by their first address
 	fresh  []*buffer                // handed out during the current step
@@ -145,7 +145,7 @@ func (a *arena) AllocDims(dt tensor.DType, d kernels.Dims) *tensor.Tensor {
 		}
 		n *= v
 	}
-	if dt == tensor.String || dt == tensor.Invalid || dt > tensor.String || n <= 0 {
+	if dt == tensor.String || dt == tensor.Invalid || dt > dtPooled || n <= 0 {
 		return tensor.New(dt, d.Shape())
 	}
 	a.mu.Lock()
@@ -242,6 +242,11 @@ func (a *arena) Results(n int) []*tensor.Tensor {
 	return r
 }
 
+// dtPooled is the last dtype the arena pools: every dtype up to it but
+// String has fixed-width elements (and a case in newBuffer, slicePrefix,
+// poisonData and dataAddr).
+const dtPooled = tensor.BFloat16
+
 func newBuffer(dt tensor.DType, n int) *buffer {
 	var data any
 	var p unsafe.Pointer
@@ -267,6 +272,24 @@ func newBuffer(dt tensor.DType, n int) *buffer {
 	case tensor.Bool:
 		s := make([]bool, n)
 		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
+	case tensor.Int16:
+		s := make([]int16, n)
+		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
+	case tensor.Uint16:
+		s := make([]uint16, n)
+		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
+	case tensor.Uint32:
+		s := make([]uint32, n)
+		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
+	case tensor.Uint64:
+		s := make([]uint64, n)
+		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
+	case tensor.Float16:
+		s := make([]tensor.F16, n)
+		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
+	case tensor.BFloat16:
+		s := make([]tensor.BF16, n)
+		data, p = s, unsafe.Pointer(unsafe.SliceData(s))
 	}
 	lo := uintptr(p)
 	return &buffer{data: data, dt: dt, n: n, lo: lo, hi: lo + uintptr(n*dt.Size())}
@@ -288,6 +311,18 @@ func slicePrefix(data any, n int) any {
 	case []int64:
 		return s[:n:n]
 	case []bool:
+		return s[:n:n]
+	case []int16:
+		return s[:n:n]
+	case []uint16:
+		return s[:n:n]
+	case []uint32:
+		return s[:n:n]
+	case []uint64:
+		return s[:n:n]
+	case []tensor.F16:
+		return s[:n:n]
+	case []tensor.BF16:
 		return s[:n:n]
 	}
 	panic("engine: arena buffer of an unpooled type")
@@ -326,6 +361,30 @@ func poisonData(data any) {
 		for i := range s {
 			s[i] = true
 		}
+	case []int16:
+		for i := range s {
+			s[i] = -0x5a5b
+		}
+	case []uint16:
+		for i := range s {
+			s[i] = 0xa5a5
+		}
+	case []uint32:
+		for i := range s {
+			s[i] = 0xa5a5a5a5
+		}
+	case []uint64:
+		for i := range s {
+			s[i] = 0xa5a5a5a5a5a5a5a5
+		}
+	case []tensor.F16:
+		for i := range s {
+			s[i] = 0x7e5a // a NaN
+		}
+	case []tensor.BF16:
+		for i := range s {
+			s[i] = 0x7fa5 // a NaN
+		}
 	}
 }
 
@@ -362,6 +421,30 @@ func dataAddr(t *tensor.Tensor) uintptr {
 			p = unsafe.Pointer(unsafe.SliceData(s))
 		}
 	case []bool:
+		if len(s) > 0 {
+			p = unsafe.Pointer(unsafe.SliceData(s))
+		}
+	case []int16:
+		if len(s) > 0 {
+			p = unsafe.Pointer(unsafe.SliceData(s))
+		}
+	case []uint16:
+		if len(s) > 0 {
+			p = unsafe.Pointer(unsafe.SliceData(s))
+		}
+	case []uint32:
+		if len(s) > 0 {
+			p = unsafe.Pointer(unsafe.SliceData(s))
+		}
+	case []uint64:
+		if len(s) > 0 {
+			p = unsafe.Pointer(unsafe.SliceData(s))
+		}
+	case []tensor.F16:
+		if len(s) > 0 {
+			p = unsafe.Pointer(unsafe.SliceData(s))
+		}
+	case []tensor.BF16:
 		if len(s) > 0 {
 			p = unsafe.Pointer(unsafe.SliceData(s))
 		}
