@@ -87,9 +87,9 @@ type arena struct {
 	mu     sync.Mutex
 	poison bool
 	free   [dtPooled + 1][]*buffer // by dtype; strings, sequences and optionals are not pooled
-	used   []*buffer                // handed out during this Run
-	base   map[uintptr]*buffer      // live buffers by their first address
-	fresh  []*buffer                // handed out during the current step
+	used   []*buffer               // handed out during this Run
+	base   map[uintptr]*buffer     // live buffers by their first address
+	fresh  []*buffer               // handed out during the current step
 	gen    uint64
 
 	// Per-Run scratch reused across Runs.
