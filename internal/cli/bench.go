@@ -183,13 +183,17 @@ func benchInputs(m *engine.Model, cfg benchConfig) (map[string]*tensor.Tensor, e
 // output tensors would, so allocs_per_run is the engine's steady state.
 // The allocation count covers the timed runs only.
 func benchRuns(ctx context.Context, m *engine.Model, cfg benchConfig, inputs map[string]*tensor.Tensor) (benchResult, error) {
+	// The load's garbage is collected before the warm-up rather than
+	// after it: a collection empties the runtime's shared caches (of the
+	// records a goroutine parks with), which the warm-up then refills
+	// instead of the timed runs.
+	runtime.GC()
 	var out engine.Outputs
 	for range cfg.warmup {
 		if err := m.RunInto(ctx, cfg.signature, inputs, &out); err != nil {
 			return benchResult{}, err
 		}
 	}
-	runtime.GC()
 	took := make([]time.Duration, cfg.iters)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
