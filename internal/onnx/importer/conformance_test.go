@@ -313,6 +313,16 @@ func readTensors(set, prefix string, names []string) (map[string]*tensor.Tensor,
 			}
 			t, err = importer.TensorFromProto(&tp, set)
 			name = tp.GetName()
+			// ONNX 1.12's test data stores bfloat16 values as UINT16
+			// tensors of their bit patterns.
+			if err == nil && tp.GetDataType() == int32(pb.TensorProto_UINT16) &&
+				typ.GetTensorType().GetElemType() == int32(pb.TensorProto_BFLOAT16) {
+				bf := make([]tensor.BF16, t.Len())
+				for i, b := range t.Uint16s() {
+					bf[i] = tensor.BF16(b)
+				}
+				t = tensor.MustFromSlice(t.Shape(), bf)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
