@@ -12,7 +12,8 @@ import (
 // followed by an inference FusedBatchNorm has the normalisation folded
 // into its constant filter and bias, and a BiasAdd and then an activation
 // that are the only readers of what comes before them run in the product's
-// epilogue. Steps it absorbs are removed. fetched lists the slots the
+// epilogue, and a MaxPool after a convolution (kernels.FusablePool) in the
+// convolution's kernel. Steps it absorbs are removed. fetched lists the slots the
 // signature returns and relied those a fold at load took a static shape
 // from; neither is fused away.
 func (p *planner) fuse(pl *plan, fetched map[int]bool, relied map[int][]int64) {
@@ -84,13 +85,26 @@ func (p *planner) fuse(pl *plan, fetched map[int]bool, relied map[int][]int64) {
 				cur = pl.steps[j].out[0]
 			}
 		}
+		// A max pool that alone reads a convolution's finished output
+		// is computed from bands of it that are never stored whole.
+		var pool kernels.Node
+		if j, ok := sole(cur); ok && st.op == "Conv2D" && pl.steps[j].op == "MaxPool" && len(pl.steps[j].in) == 1 {
+			if pn := p.g.Node(pl.steps[j].node); pn != nil {
+				cand := kernels.Node{Name: pn.Name, Op: pn.Op, Attrs: graph.Attrs(pn.Attrs), NumInputs: len(pn.Inputs)}
+				if kernels.FusablePool(cand) {
+					pool = cand
+					absorbed = append(absorbed, j)
+					cur = pl.steps[j].out[0]
+				}
+			}
+		}
 		// A convolution or matrix product with a constant filter is
 		// rebuilt even with nothing to absorb, so that it lays its filter
 		// out once, here.
 		if len(absorbed) == 0 && (filter == nil || st.op == "DepthwiseConv2dNative") {
 			continue
 		}
-		k, err := kernels.BuildFused(knode, kernels.Fusion{Bias: bias, Activation: act, Filter: filter})
+		k, err := kernels.BuildFused(knode, kernels.Fusion{Bias: bias, Activation: act, Filter: filter, Pool: pool})
 		if err != nil {
 			continue
 		}

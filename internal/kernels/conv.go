@@ -17,15 +17,17 @@ func init() {
 const im2colBudget = 1 << 20
 
 func buildConv2D(n Node) (Kernel, error) {
-	return buildConv2DWith(n, epilogue[float32]{}, epilogue[float64]{}, nil, nil)
+	return buildConv2DWith(n, epilogue[float32]{}, epilogue[float64]{}, nil, nil, nil)
 }
 
 // buildConv2DWith makes Conv2D finishing its output with ep32 or ep64 (by
 // the input dtype), after checkBias, when set, accepts the output depth.
 // constFilter, when set, is the load-time constant the filter input will
 // be; it is laid out for the direct micro-kernels once, here, and that
-// copy is used whenever the filter input is that very tensor.
-func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], checkBias func(int) error, constFilter *tensor.Tensor) (Kernel, error) {
+// copy is used whenever the filter input is that very tensor. pool, when
+// set, is a max pool applied to the finished output, which the kernel
+// returns instead (see convDirectPool).
+func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], checkBias func(int) error, constFilter *tensor.Tensor, pool *convPool) (Kernel, error) {
 	if err := checkTypeAttr(n, "T", floatTypes...); err != nil {
 		return nil, err
 	}
@@ -63,6 +65,9 @@ func buildConv2DWith(n Node, ep32 epilogue[float32], ep64 epilogue[float64], che
 			if err := checkBias(fs[3]); err != nil {
 				return nil, err
 			}
+		}
+		if pool != nil {
+			return convPooled(ctx, n, x, f, sp, g, ep32, ep64, pre, f == constFilter, *pool)
 		}
 		out := Alloc(ctx, x.DType(), tensor.Shape{xs[0], g.outH, g.outW, fs[3]})
 		if x.DType() == tensor.Float32 {

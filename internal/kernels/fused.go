@@ -76,10 +76,15 @@ func (e epilogue[T]) shift(col int) epilogue[T] {
 // Filter, when set, is the load-time constant that the product's second
 // input (a convolution's filter) will be, which the kernel may lay out
 // once at build; the kernel still works on any other filter it is given.
+//
+// Pool, when its Op is set, is a MaxPool (FusablePool) that reads only
+// the finished output of a Conv2D; the fused kernel returns the pooled
+// output instead.
 type Fusion struct {
 	Bias       *tensor.Tensor
 	Activation Node
 	Filter     *tensor.Tensor
+	Pool       Node
 }
 
 // FusableActivation reports whether op can end a fused kernel.
@@ -118,6 +123,9 @@ func BuildFused(n Node, f Fusion) (Kernel, error) {
 	}
 	if f.Activation.Op != "" && !FusableActivation(f.Activation.Op) {
 		return nil, n.Errorf(ErrUnsupported, "cannot fuse activation %s", f.Activation.Op)
+	}
+	if f.Pool.Op != "" && n.Op != "Conv2D" {
+		return nil, n.Errorf(ErrUnsupported, "cannot fuse a pool into op %s", n.Op)
 	}
 	if dt == tensor.Float32 {
 		return buildFusedTyped[float32](n, f)
@@ -164,7 +172,13 @@ func buildFusedTyped[T Float](n Node, f Fusion) (Kernel, error) {
 	var err error
 	switch n.Op {
 	case "Conv2D":
-		k, err = buildConv2DWith(n, ep32, ep64, checkBias, f.Filter)
+		var pool *convPool
+		if f.Pool.Op != "" {
+			if pool, err = parseConvPool(f.Pool); err != nil {
+				return nil, err
+			}
+		}
+		k, err = buildConv2DWith(n, ep32, ep64, checkBias, f.Filter, pool)
 	case "DepthwiseConv2dNative":
 		k, err = buildDepthwiseWith(n, ep32, ep64, checkBias)
 	}
