@@ -201,9 +201,7 @@ func rdBuildReduce(op string) Builder {
 				axes = v
 			}
 			if len(axes) == 0 && noop {
-				out := Alloc(ctx, x.DType(), x.Shape())
-				rdCopy(out, x)
-				return []*tensor.Tensor{out}, nil
+				return []*tensor.Tensor{shCopy(ctx, x)}, nil
 			}
 			mask := make([]bool, x.Rank())
 			if len(axes) == 0 {
@@ -224,40 +222,6 @@ func rdBuildReduce(op string) Builder {
 			}
 			return []*tensor.Tensor{res}, nil
 		}), nil
-	}
-}
-
-// rdCopy copies src's elements into dst, of the same dtype and size.
-func rdCopy(dst, src *tensor.Tensor) {
-	switch d := dst.Data().(type) {
-	case []float32:
-		copy(d, src.Float32s())
-	case []float64:
-		copy(d, src.Float64s())
-	case []int8:
-		copy(d, src.Int8s())
-	case []uint8:
-		copy(d, src.Uint8s())
-	case []int32:
-		copy(d, src.Int32s())
-	case []int64:
-		copy(d, src.Int64s())
-	case []bool:
-		copy(d, src.Bools())
-	case [][]byte:
-		copy(d, src.Strings())
-	case []int16:
-		copy(d, src.Int16s())
-	case []uint16:
-		copy(d, src.Uint16s())
-	case []uint32:
-		copy(d, src.Uint32s())
-	case []uint64:
-		copy(d, src.Uint64s())
-	case []tensor.F16:
-		copy(d, src.Float16s())
-	case []tensor.BF16:
-		copy(d, src.BFloat16s())
 	}
 }
 

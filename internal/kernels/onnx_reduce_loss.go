@@ -167,11 +167,9 @@ func rdBuildDropout(n Node) (Kernel, error) {
 			maskType = x.DType()
 		}
 		mask := Alloc(ctx, maskType, x.Shape())
-		out := Alloc(ctx, x.DType(), x.Shape())
 		if !training || ratio == 0 {
-			rdCopy(out, x)
 			rdFillOnes(mask)
-			return []*tensor.Tensor{out, mask}, nil
+			return []*tensor.Tensor{shCopy(ctx, x), mask}, nil
 		}
 		if ratio < 0 || ratio >= 1 {
 			return nil, n.Errorf(ErrInvalidArgument, "ratio %v is not in [0, 1)", ratio)
@@ -191,7 +189,7 @@ func rdBuildDropout(n Node) (Kernel, error) {
 				y[i] = e * scale
 			}
 		}
-		out = rdStore(ctx, x.DType(), x.Shape(), y)
+		out := rdStore(ctx, x.DType(), x.Shape(), y)
 		if maskType == tensor.Bool {
 			copy(mask.Bools(), keep)
 		} else {

@@ -29,39 +29,6 @@ func init() {
 	Register("OnnxSpaceToDepth", shBuildSpaceToDepth)
 }
 
-// shElems is asElems extended to the 16-bit and unsigned dtypes, so that
-// the ONNX data-movement kernels move every dtype a tensor can hold.
-func shElems(t *tensor.Tensor) elems {
-	switch v := t.Data().(type) {
-	case []int16:
-		return elemSlice[int16](v)
-	case []uint16:
-		return elemSlice[uint16](v)
-	case []uint32:
-		return elemSlice[uint32](v)
-	case []uint64:
-		return elemSlice[uint64](v)
-	case []tensor.F16:
-		return elemSlice[tensor.F16](v)
-	case []tensor.BF16:
-		return elemSlice[tensor.BF16](v)
-	}
-	return asElems(t)
-}
-
-// shNewElems is newElems through shElems.
-func shNewElems(ctx context.Context, dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, elems) {
-	t := Alloc(ctx, dt, shape)
-	return t, shElems(t)
-}
-
-// shBroadcastCopy is broadcastCopy through shElems.
-func shBroadcastCopy(ctx context.Context, t *tensor.Tensor, shape tensor.Shape) *tensor.Tensor {
-	out, e := shNewElems(ctx, t.DType(), shape)
-	stridedCopy(e, shape, shElems(t), 0, BroadcastStrides(t.Shape(), shape))
-	return out
-}
-
 // shOptional returns input i, or nil when it is absent: past the inputs
 // given, or listed in the "_absent" attribute.
 func shOptional(n Node, in []*tensor.Tensor, i int) *tensor.Tensor {
@@ -120,8 +87,8 @@ func shPermute(ctx context.Context, x *tensor.Tensor, s tensor.Shape, perm []int
 		outShape[i] = s[p]
 		strides[i] = inStrides[p]
 	}
-	out, e := shNewElems(ctx, x.DType(), outShape)
-	stridedCopy(e, outShape, shElems(x), 0, strides)
+	out, e := newElems(ctx, x.DType(), outShape)
+	stridedCopy(e, outShape, asElems(x), 0, strides)
 	return out
 }
 
@@ -383,7 +350,7 @@ func shBuildConcat(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		out, e := shNewElems(ctx, in[0].DType(), outShape)
+		out, e := newElems(ctx, in[0].DType(), outShape)
 		outer := s0[:a].NumElements()
 		rowOut := outShape[a:].NumElements()
 		off := 0
@@ -392,7 +359,7 @@ func shBuildConcat(n Node) (Kernel, error) {
 			if row == 0 {
 				continue
 			}
-			src := shElems(t)
+			src := asElems(t)
 			for o := range outer {
 				e.copyRun(o*rowOut+off, src, o*row, row)
 			}
@@ -445,13 +412,13 @@ func shBuildSplit(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrInvalidArgument, "split %v does not sum to the extent %d", split, s[a])
 		}
 		outer, inner := s[:a].NumElements(), s[a+1:].NumElements()
-		src := shElems(in[0])
+		src := asElems(in[0])
 		outs := make([]*tensor.Tensor, len(split))
 		start := 0
 		for i, x := range split {
 			os := s.Clone()
 			os[a] = int(x)
-			t, e := shNewElems(ctx, in[0].DType(), os)
+			t, e := newElems(ctx, in[0].DType(), os)
 			row := int(x) * inner
 			if row > 0 {
 				for o := range outer {
@@ -558,9 +525,9 @@ func shBuildSlice(n Node) (Kernel, error) {
 			}
 			strides[a] = int(step) * inStrides[a]
 		}
-		out, e := shNewElems(ctx, in[0].DType(), outShape)
+		out, e := newElems(ctx, in[0].DType(), outShape)
 		if outShape.NumElements() > 0 {
-			stridedCopy(e, outShape, shElems(in[0]), base, strides)
+			stridedCopy(e, outShape, asElems(in[0]), base, strides)
 		}
 		return single(out), nil
 	}), nil
@@ -588,7 +555,7 @@ func shBuildExpand(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		return single(shBroadcastCopy(ctx, in[0], outShape)), nil
+		return single(broadcastCopy(ctx, in[0], outShape)), nil
 	}), nil
 }
 
@@ -647,9 +614,9 @@ func shBuildTile(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		out, e := shNewElems(ctx, in[0].DType(), outShape)
+		out, e := newElems(ctx, in[0].DType(), outShape)
 		if outShape.NumElements() > 0 {
-			stridedCopy(e, view, shElems(in[0]), 0, strides)
+			stridedCopy(e, view, asElems(in[0]), 0, strides)
 		}
 		return single(out), nil
 	}), nil

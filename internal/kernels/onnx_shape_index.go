@@ -57,11 +57,11 @@ func shBuildGather(n Node) (Kernel, error) {
 				return nil, err
 			}
 		}
-		out, e := shNewElems(ctx, data.DType(), outShape)
+		out, e := newElems(ctx, data.DType(), outShape)
 		if inner == 0 || len(pos) == 0 {
 			return single(out), nil
 		}
-		src := shElems(data)
+		src := asElems(data)
 		di := 0
 		for o := range outer {
 			for _, p := range pos {
@@ -132,8 +132,8 @@ func shBuildGatherElements(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, e := shNewElems(ctx, in[0].DType(), is)
-		src := shElems(in[0])
+		out, e := newElems(ctx, in[0].DType(), is)
+		src := asElems(in[0])
 		for i, off := range offs {
 			e.copyRun(i, src, off, 1)
 		}
@@ -177,11 +177,11 @@ func shBuildGatherND(n Node) (Kernel, error) {
 		S := ds[b+m:].NumElements()
 		batchStride := ds[b:].NumElements()
 		strides := rowMajorStrides(ds[b : b+m])
-		out, e := shNewElems(ctx, in[0].DType(), outShape)
+		out, e := newElems(ctx, in[0].DType(), outShape)
 		if S == 0 {
 			return single(out), nil
 		}
-		src := shElems(in[0])
+		src := asElems(in[0])
 		di := 0
 		for bi := range B {
 			for k := range N {
@@ -209,7 +209,7 @@ func shApplier(n Node, out, updates *tensor.Tensor, reduction string) (func(di, 
 		return nil, n.Errorf(ErrInvalidArgument, "updates are %v, data %v", updates.DType(), out.DType())
 	}
 	if reduction == "none" || reduction == "" {
-		e, u := shElems(out), shElems(updates)
+		e, u := asElems(out), asElems(updates)
 		return func(di, si int) { e.copyRun(di, u, si, 1) }, nil
 	}
 	var f func(di, si int)
@@ -249,9 +249,9 @@ func shCombine[T Real](d, u []T, reduction string) func(di, si int) {
 
 // shCopy returns a copy of t allocated through ctx.
 func shCopy(ctx context.Context, t *tensor.Tensor) *tensor.Tensor {
-	out, e := shNewElems(ctx, t.DType(), t.Shape())
+	out, e := newElems(ctx, t.DType(), t.Shape())
 	if t.Len() > 0 {
-		e.copyRun(0, shElems(t), 0, t.Len())
+		e.copyRun(0, asElems(t), 0, t.Len())
 	}
 	return out
 }

@@ -282,15 +282,15 @@ func shBuildPad(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		out, e := shNewElems(ctx, x.DType(), outShape)
+		out, e := newElems(ctx, x.DType(), outShape)
 		total := outShape.NumElements()
 		if total == 0 {
 			return single(out), nil
 		}
-		src := shElems(x)
+		src := asElems(x)
 		var cve elems
 		if cv != nil {
-			cve = shElems(cv)
+			cve = asElems(cv)
 		}
 		if r == 0 {
 			e.copyRun(0, src, 0, 1)
@@ -363,9 +363,9 @@ func shBuildConstantOfShape(n Node) (Kernel, error) {
 		if in[1].Len() != 1 {
 			return nil, n.Errorf(ErrInvalidArgument, "value holds %d elements", in[1].Len())
 		}
-		out, e := shNewElems(ctx, in[1].DType(), shape)
+		out, e := newElems(ctx, in[1].DType(), shape)
 		if k := shape.NumElements(); k > 0 {
-			e.fillRun(0, shElems(in[1]), 0, k)
+			e.fillRun(0, asElems(in[1]), 0, k)
 		}
 		return single(out), nil
 	}), nil
@@ -490,10 +490,10 @@ func shBuildEyeLike(n Node) (Kernel, error) {
 		if !ok {
 			return nil, n.Errorf(ErrUnsupported, "dtype %v", odt)
 		}
-		out, e := shNewElems(ctx, odt, s)
-		oe := shElems(one)
+		out, e := newElems(ctx, odt, s)
+		oe := asElems(one)
 		if k := out.Len(); k > 0 {
-			e.fillRun(0, shElems(zero), 0, k)
+			e.fillRun(0, asElems(zero), 0, k)
 		}
 		for i := range s[0] {
 			if j := i + k; j >= 0 && j < s[1] {
@@ -533,12 +533,12 @@ func shBuildTrilu(n Node) (Kernel, error) {
 		if !ok {
 			return nil, n.Errorf(ErrUnsupported, "dtype %v", in[0].DType())
 		}
-		out, e := shNewElems(ctx, in[0].DType(), s)
+		out, e := newElems(ctx, in[0].DType(), s)
 		if out.Len() == 0 {
 			return single(out), nil
 		}
-		e.fillRun(0, shElems(zero), 0, out.Len())
-		src := shElems(in[0])
+		e.fillRun(0, asElems(zero), 0, out.Len())
+		src := asElems(in[0])
 		for m := range s[:len(s)-2].NumElements() {
 			for i := range rows {
 				lo, hi := int64(0), int64(cols)
@@ -591,12 +591,12 @@ func shBuildOneHot(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		out, e := shNewElems(ctx, in[2].DType(), outShape)
+		out, e := newElems(ctx, in[2].DType(), outShape)
 		total := outShape.NumElements()
 		if total == 0 {
 			return single(out), nil
 		}
-		vals := shElems(in[2])
+		vals := asElems(in[2])
 		e.fillRun(0, vals, 0, total)
 		inner := is[a:].NumElements()
 		for p, x := range idx {
@@ -702,12 +702,12 @@ func shBuildCompress(n Node) (Kernel, error) {
 		}
 		outShape := s.Clone()
 		outShape[a] = len(keep)
-		out, e := shNewElems(ctx, x.DType(), outShape)
+		out, e := newElems(ctx, x.DType(), outShape)
 		outer, dim, inner := s[:a].NumElements(), s[a], s[a+1:].NumElements()
 		if inner == 0 {
 			return single(out), nil
 		}
-		src := shElems(x)
+		src := asElems(x)
 		di := 0
 		for o := range outer {
 			for _, j := range keep {
@@ -750,7 +750,7 @@ func shBuildReverseSequence(n Node) (Kernel, error) {
 			}
 		}
 		out := shCopy(ctx, in[0])
-		e, src := shElems(out), shElems(in[0])
+		e, src := asElems(out), asElems(in[0])
 		strides := rowMajorStrides(s)
 		for i := range in[0].Len() {
 			t := i / strides[ta] % s[ta]

@@ -118,9 +118,9 @@ func shBuildTopK(n Node) (Kernel, error) {
 		outer, dim, inner := s[:a].NumElements(), s[a], s[a+1:].NumElements()
 		outShape := s.Clone()
 		outShape[a] = int(k)
-		vals, e := shNewElems(ctx, x.DType(), outShape)
+		vals, e := newElems(ctx, x.DType(), outShape)
 		idxT, idx := NewLikeCtx[int64](ctx, tensor.Int64, outShape)
-		src := shElems(x)
+		src := asElems(x)
 		order := make([]int, dim)
 		for o := range outer {
 			for i := range inner {
@@ -224,11 +224,11 @@ func shBuildUnique(n Node) (Kernel, error) {
 		}
 		outShape := s.Clone()
 		outShape[a] = u
-		y, e := shNewElems(ctx, x.DType(), outShape)
+		y, e := newElems(ctx, x.DType(), outShape)
 		indT, ind := NewLikeCtx[int64](ctx, tensor.Int64, tensor.Shape{u})
 		invT, inv := NewLikeCtx[int64](ctx, tensor.Int64, tensor.Shape{dim})
 		cntT, cnt := NewLikeCtx[int64](ctx, tensor.Int64, tensor.Shape{u})
-		src := shElems(x)
+		src := asElems(x)
 		for g, p := range first {
 			r := rank[g]
 			ind[r] = int64(p)
