@@ -45,9 +45,9 @@ func (w *discardWriter) Header() http.Header         { return w.header }
 func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len(b), nil }
 
-// gradientImage is a JSON batch of n h×w×c images with values in [0, 1];
-// c = 0 leaves the channel dimension out.
-func gradientImage(n, h, w, c int) string {
+// gradientImage is a JSON batch of n h×w×c images with values in [0, 1]
+// that differ by seed; c = 0 leaves the channel dimension out.
+func gradientImage(n, h, w, c, seed int) string {
 	var b strings.Builder
 	b.WriteByte('[')
 	for i := range n {
@@ -65,7 +65,7 @@ func gradientImage(n, h, w, c int) string {
 					b.WriteByte(',')
 				}
 				if c == 0 {
-					fmt.Fprintf(&b, "%.4g", float64((x*7+y*3+i)%255)/255)
+					fmt.Fprintf(&b, "%.4g", float64((x*7+y*3+i+seed)%255)/255)
 					continue
 				}
 				b.WriteByte('[')
@@ -73,7 +73,7 @@ func gradientImage(n, h, w, c int) string {
 					if k > 0 {
 						b.WriteByte(',')
 					}
-					fmt.Fprintf(&b, "%.4g", float64((x*7+y*3+k*11+i)%255)/255)
+					fmt.Fprintf(&b, "%.4g", float64((x*7+y*3+k*11+i+seed)%255)/255)
 				}
 				b.WriteByte(']')
 			}
@@ -101,11 +101,11 @@ func BenchmarkHandler(b *testing.B) {
 		{name: "half_plus_two/accept", model: "tfserving/saved_model_half_plus_two_cpu", path: "/invocations",
 			ctype: "text/csv", accept: "application/json", body: "1.0\n2.0\n5.0\n"},
 		{name: "mnist_mlp/b8", model: "mnist_mlp_aiano/model", path: "/v1/models/m:predict",
-			body: `{"instances": ` + gradientImage(8, 32, 32, 0) + `}`},
+			body: `{"instances": ` + gradientImage(8, 32, 32, 0, 0) + `}`},
 		{name: "cnn70x70/b1", model: "cats_dogs_chris_sle/64x3-CNN.model", path: "/invocations",
-			ctype: "application/json", body: `{"instances": ` + gradientImage(1, 70, 70, 1) + `}`},
+			ctype: "application/json", body: `{"instances": ` + gradientImage(1, 70, 70, 1, 0) + `}`},
 		{name: "mnist_cnn/b4", model: "mnist_cnn_egekaan/model", path: "/v1/models/m:predict",
-			body: `{"instances": ` + gradientImage(4, 28, 28, 1) + `}`},
+			body: `{"instances": ` + gradientImage(4, 28, 28, 1, 0) + `}`},
 	} {
 		m := hp2
 		if bc.model != "tfserving/saved_model_half_plus_two_cpu" {

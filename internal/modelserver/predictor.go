@@ -52,18 +52,23 @@ type Predictor struct {
 // /invocations body: see codec.ContainerRequest) with TF Serving's JSON
 // answer. Its errors are *codec.Error, whose message is TF Serving's.
 func (p Predictor) Do(ctx context.Context, method Method, body []byte) ([]byte, error) {
-	return answer(ctx, method, body, p.DefaultSignature, func() (Runner, error) { return p.Model, nil })
+	out, _, err := answer(ctx, nil, method, body, p.DefaultSignature, func() (Runner, error) { return p.Model, nil })
+	return out, err
 }
 
 // answer runs one request. lookup finds the model; it is called at the
 // point where TF Serving looks the servable up, so that a malformed body
-// is reported before an unknown model, as TF Serving reports them.
-func answer(ctx context.Context, method Method, body []byte, defaultSig string, lookup func() (Runner, error)) ([]byte, error) {
+// is reported before an unknown model, as TF Serving reports them. With
+// pools, a model that can run into reused outputs does so, and the answer
+// is written into the scratch's buffer: out then belongs to sc, which the
+// caller puts back once out is written, and not before. sc is nil when
+// out is the caller's.
+func answer(ctx context.Context, pools *scratchPools, method Method, body []byte, defaultSig string, lookup func() (Runner, error)) (out []byte, sc *scratch, err error) {
 	switch {
 	case !method.Valid():
-		return nil, codec.Errorf(codec.InvalidArgument, "unknown method %q", method)
+		return nil, nil, codec.Errorf(codec.InvalidArgument, "unknown method %q", method)
 	case method != Predict:
-		return examples(ctx, method, body, defaultSig, lookup)
+		return examples(ctx, pools, method, body, defaultSig, lookup)
 	}
 	var (
 		model Runner
@@ -86,13 +91,27 @@ func answer(ctx context.Context, method Method, body []byte, defaultSig string, 
 		return in, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	outputs, err := run(ctx, model, sig.Name, req.Inputs)
+	if sc = pools.get(model, sig.Name); sc == nil {
+		outputs, err := run(ctx, model, sig.Name, req.Inputs)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, err = codec.EncodePredict(req.Format, outputs, codec.EncodeOptions{})
+		return out, nil, err
+	}
+	if err := runInto(ctx, model.(intoRunner), sig.Name, req.Inputs, &sc.outs); err != nil {
+		sc.put()
+		return nil, nil, err
+	}
+	out, err = codec.AppendPredict(sc.buf[:0], req.Format, sc.outs.Map(), codec.EncodeOptions{})
 	if err != nil {
-		return nil, err
+		sc.put()
+		return nil, nil, err
 	}
-	return codec.EncodePredict(req.Format, outputs, codec.EncodeOptions{})
+	sc.buf = out
+	return out, sc, nil
 }
 
 // signature resolves a request's signature name.
@@ -110,46 +129,72 @@ func signature(m Runner, name, defaultSig string) (engine.Signature, error) {
 	return sig, nil
 }
 
-// examples answers a classify or regress request.
-func examples(ctx context.Context, method Method, body []byte, defaultSig string, lookup func() (Runner, error)) ([]byte, error) {
+// examples answers a classify or regress request. With pools, the outputs
+// are a scratch's, given back once the answer, which copies them, is
+// encoded.
+func examples(ctx context.Context, pools *scratchPools, method Method, body []byte, defaultSig string, lookup func() (Runner, error)) ([]byte, *scratch, error) {
 	req, err := codec.DecodeExamples(body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := lookup()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sig, err := signature(m, req.SignatureName, defaultSig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	wantMethod := "tensorflow/serving/" + string(method)
 	if sig.MethodName != wantMethod {
 		kind := map[Method]string{Classify: "classification", Regress: "regression"}[method]
-		return nil, codec.Errorf(codec.InvalidArgument, "Expected %s signature method_name to be %s. Was: %s", kind, wantMethod, sig.MethodName)
+		return nil, nil, codec.Errorf(codec.InvalidArgument, "Expected %s signature method_name to be %s. Was: %s", kind, wantMethod, sig.MethodName)
 	}
 	if len(sig.Inputs) != 1 {
-		return nil, codec.Errorf(codec.InvalidArgument, "Expected one input Tensor.")
+		return nil, nil, codec.Errorf(codec.InvalidArgument, "Expected one input Tensor.")
 	}
-	outputs, err := run(ctx, m, sig.Name, map[string]*tensor.Tensor{sig.Inputs[0].Name: req.Tensor()})
+	inputs := map[string]*tensor.Tensor{sig.Inputs[0].Name: req.Tensor()}
+	var outputs map[string]*tensor.Tensor
+	if sc := pools.get(m, sig.Name); sc != nil {
+		defer sc.put()
+		err = runInto(ctx, m.(intoRunner), sig.Name, inputs, &sc.outs)
+		outputs = sc.outs.Map()
+	} else {
+		outputs, err = run(ctx, m, sig.Name, inputs)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var out []byte
 	if method == Classify {
-		return codec.EncodeClassify(outputs, len(req.Examples))
+		out, err = codec.EncodeClassify(outputs, len(req.Examples))
+	} else {
+		out, err = codec.EncodeRegress(outputs, len(req.Examples))
 	}
-	return codec.EncodeRegress(outputs, len(req.Examples))
+	return out, nil, err
 }
 
-// run runs the model, giving a caller's mistake TF Serving's
-// INVALID_ARGUMENT, an expired or cancelled request its own code, and
-// anything else INTERNAL.
+// run runs the model, with its error translated by runError.
 func run(ctx context.Context, m Runner, signature string, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	out, err := m.Run(ctx, signature, inputs)
-	if err == nil {
-		return out, nil
+	if err != nil {
+		return nil, runError(err)
 	}
+	return out, nil
+}
+
+// runInto is run writing the outputs into out.
+func runInto(ctx context.Context, m intoRunner, signature string, inputs map[string]*tensor.Tensor, out *engine.Outputs) error {
+	if err := m.RunInto(ctx, signature, inputs, out); err != nil {
+		return runError(err)
+	}
+	return nil
+}
+
+// runError translates a run's error to TF Serving's: a caller's mistake
+// is INVALID_ARGUMENT, an expired or cancelled request has its own code,
+// and anything else is INTERNAL.
+func runError(err error) error {
 	msg := err.Error()
 	code := codec.Internal
 	switch {
@@ -166,5 +211,5 @@ func run(ctx context.Context, m Runner, signature string, inputs map[string]*ten
 	case errors.Is(err, context.Canceled):
 		code = codec.Cancelled
 	}
-	return nil, &codec.Error{Code: code, Message: msg, Err: err}
+	return &codec.Error{Code: code, Message: msg, Err: err}
 }

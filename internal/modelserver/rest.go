@@ -82,21 +82,22 @@ func (s *Server) lookup(ctx context.Context, spec modelSpec) (Model, error) {
 	return m, nil
 }
 
-// post answers a TF Serving REST POST (an inference request).
-func (s *Server) post(ctx context.Context, path string, body []byte) ([]byte, error) {
+// post answers a TF Serving REST POST (an inference request). When sc is
+// not nil, out is its buffer, to be put back once written.
+func (s *Server) post(ctx context.Context, path string, body []byte) (out []byte, sc *scratch, err error) {
 	sub := inferencePath.FindStringSubmatch(path)
 	if sub == nil {
-		return nil, malformed("POST", path)
+		return nil, nil, malformed("POST", path)
 	}
 	spec, err := parseSpec(sub[1], sub[2], sub[3])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	method := Method(sub[4])
 	if !method.Valid() {
-		return nil, malformed("POST", path)
+		return nil, nil, malformed("POST", path)
 	}
-	return answer(ctx, method, body, "", func() (Runner, error) { return s.lookup(ctx, spec) })
+	return answer(ctx, &s.scratch, method, body, "", func() (Runner, error) { return s.lookup(ctx, spec) })
 }
 
 // get answers a TF Serving REST GET: model status or metadata.

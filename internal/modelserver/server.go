@@ -1,6 +1,7 @@
 package modelserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -78,6 +79,7 @@ type Server struct {
 	loadedMu     sync.Mutex
 	loaded       map[versionKey]bool // versions Load loaded, by canonical name
 	meta         sync.Map            // versionKey -> *metaEntry
+	scratch      scratchPools
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -144,7 +146,8 @@ type response struct {
 	status      int
 	contentType string // "" writes no Content-Type
 	body        []byte
-	err         error // the failure behind an error answer, for the log
+	err         error    // the failure behind an error answer, for the log
+	scratch     *scratch // when not nil, body is its buffer, put back once written
 }
 
 const jsonType = "application/json"
@@ -169,6 +172,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.status)
 	w.Write(resp.body)
+	// Write does not retain the body (io.Writer's contract), so the
+	// buffer can serve the next request.
+	resp.scratch.put()
 
 	attrs := []any{"method", r.Method, "path", path, "status", resp.status, "duration", s.now().Sub(start)}
 	switch {
@@ -213,15 +219,44 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	out, err := s.post(r.Context(), s.tfsPath(parseCustomAttributes(header)), tfs)
-	resp := response{status: http.StatusOK, contentType: jsonType, body: out}
+	out, sc, err := s.post(r.Context(), s.tfsPath(parseCustomAttributes(header)), tfs)
+	resp := response{status: http.StatusOK, contentType: jsonType, body: out, scratch: sc}
 	if err != nil {
 		resp = errorResponse(err)
 	}
-	if b, ct := codec.ContainerResponse(r.Header.Get("Accept"), resp.body); ct != "" {
-		resp.body, resp.contentType = b, ct
+	accept := r.Header.Get("Accept")
+	if resp.scratch == nil {
+		if b, ct := codec.ContainerResponse(accept, resp.body); ct != "" {
+			resp.body, resp.contentType = b, ct
+		}
+		return resp
+	}
+	// The body is this request's own buffer: the newlines go in place.
+	// ContainerResponse of no body says whether they go.
+	if _, ct := codec.ContainerResponse(accept, nil); ct != "" {
+		resp.body, resp.contentType = removeNewlines(resp.body), ct
 	}
 	return resp
+}
+
+// removeNewlines removes every '\n' from b in place and returns what is
+// left, as codec.ContainerResponse removes them from a copy.
+func removeNewlines(b []byte) []byte {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return b
+	}
+	out := b[:i]
+	for rest := b[i+1:]; len(rest) > 0; {
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			out = append(out, rest...)
+			break
+		}
+		out = append(out, rest[:j]...)
+		rest = rest[j+1:]
+	}
+	return out
 }
 
 // tfsAttribute matches one TF Serving custom attribute, as the
@@ -268,7 +303,11 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request, path string) respo
 	case http.MethodPost:
 		var body []byte
 		if body, err = s.readBody(w, r); err == nil {
-			out, err = s.post(r.Context(), path, body)
+			var sc *scratch
+			out, sc, err = s.post(r.Context(), path, body)
+			if err == nil {
+				return response{status: http.StatusOK, contentType: jsonType, body: out, scratch: sc}
+			}
 		}
 	case http.MethodGet:
 		out, err = s.get(r.Context(), path)

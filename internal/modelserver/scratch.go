@@ -1,0 +1,123 @@
+package modelserver
+
+import (
+	"context"
+	"reflect"
+	"sync"
+
+	"inferd/internal/engine"
+	"inferd/internal/tensor"
+)
+
+// intoRunner is a Runner that writes its outputs into tensors the caller
+// reuses from one run to the next; *engine.Model is one. The server runs
+// such models through scratchPools, and any other Runner through Run.
+type intoRunner interface {
+	// RunInto runs a signature as Run does, writing the outputs into out,
+	// which must not be used by two calls at once.
+	RunInto(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, out *engine.Outputs) error
+}
+
+var _ intoRunner = (*engine.Model)(nil)
+
+// maxPooledBytes bounds what a scratch keeps when it goes back to its
+// pool: a response buffer, or a set of outputs, larger than this (a huge
+// batch) is dropped after its request instead of pinning memory until the
+// next collections.
+const maxPooledBytes = 4 << 20
+
+// scratch is what one request borrows to answer against one model and
+// signature: the engine's outputs and the response buffer. It belongs to
+// that request from get until put, which comes after the response is
+// written, so that no tensor or byte of it is ever seen by two requests.
+type scratch struct {
+	pool *sync.Pool
+	outs engine.Outputs
+	buf  []byte
+}
+
+// scratchKey names a pool: outputs are reused only by runs of the same
+// signature of the same model, whose outputs have the same names.
+type scratchKey struct {
+	model     Runner
+	signature string
+}
+
+// scratchPools holds a pool of scratches per model and signature. Its zero
+// value is ready to use. The pools live as long as the server: there is
+// one per signature a request has run, of a model the server keeps.
+type scratchPools struct {
+	mu    sync.RWMutex
+	pools map[scratchKey]*sync.Pool
+}
+
+// get returns a scratch for a run of signature on m, or nil when m cannot
+// run into reused outputs (it is no intoRunner, or its type cannot key a
+// map). A nil p has no pools and returns nil.
+func (p *scratchPools) get(m Runner, signature string) *scratch {
+	if p == nil {
+		return nil
+	}
+	if _, ok := m.(intoRunner); !ok || !reflect.TypeOf(m).Comparable() {
+		return nil
+	}
+	key := scratchKey{m, signature}
+	p.mu.RLock()
+	pool := p.pools[key]
+	p.mu.RUnlock()
+	if pool == nil {
+		p.mu.Lock()
+		if pool = p.pools[key]; pool == nil {
+			if p.pools == nil {
+				p.pools = map[scratchKey]*sync.Pool{}
+			}
+			pool = &sync.Pool{}
+			p.pools[key] = pool
+		}
+		p.mu.Unlock()
+	}
+	if sc, ok := pool.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{pool: pool}
+}
+
+// put gives sc back to its pool, less what is over maxPooledBytes. A nil
+// sc is ignored. sc must not be used afterwards.
+func (sc *scratch) put() {
+	if sc == nil {
+		return
+	}
+	sc.trim()
+	sc.pool.Put(sc)
+}
+
+// trim drops the buffer and the outputs when they are over
+// maxPooledBytes.
+func (sc *scratch) trim() {
+	if cap(sc.buf) > maxPooledBytes {
+		sc.buf = nil
+	}
+	if outputsBytes(sc.outs.Map()) > maxPooledBytes {
+		sc.outs = engine.Outputs{}
+	}
+}
+
+// outputsBytes is about the memory the tensors hold: their elements, and
+// for strings a slice header and the bytes of each.
+func outputsBytes(outs map[string]*tensor.Tensor) int {
+	n := 0
+	for _, t := range outs {
+		if t == nil {
+			continue
+		}
+		if t.DType() != tensor.String {
+			n += t.Len() * t.DType().Size()
+			continue
+		}
+		for _, s := range t.Strings() {
+			n += 24 + len(s)
+		}
+	}
+	return n
+}
