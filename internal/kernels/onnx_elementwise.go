@@ -3,7 +3,6 @@ package kernels
 import (
 	"context"
 	"math"
-	"slices"
 
 	"inferd/internal/tensor"
 )
@@ -581,7 +580,7 @@ func dtFoldHalf[T dtHalf](ctx context.Context, op string, in []*tensor.Tensor, o
 // the result is min(max(x, lo), hi), so lo > hi gives hi everywhere.
 func ewBuildClip(n Node) (Kernel, error) {
 	opset := attrInt(n, "_opset", 11)
-	absent := attrInts(n, "_absent", nil)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
@@ -604,10 +603,10 @@ func ewBuildClip(n Node) (Kernel, error) {
 			}
 		} else {
 			for i := range bounds {
-				if i+1 >= len(in) || in[i+1] == nil || slices.Contains(absent, int64(i+1)) {
+				b := absent.input(in, i+1)
+				if b == nil {
 					continue
 				}
-				b := in[i+1]
 				if b.Len() != 1 {
 					return nil, n.Errorf(ErrInvalidArgument, "bound %d has shape %v, want a scalar", i+1, b.Shape())
 				}

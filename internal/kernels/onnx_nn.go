@@ -51,23 +51,6 @@ func nnIntsAttr(n Node, name string, r int, def int) ([]int, error) {
 	return out, nil
 }
 
-// nnAbsent reads the importer's list of absent optional inputs.
-func nnAbsent(n Node) map[int]bool {
-	m := map[int]bool{}
-	for _, i := range attrInts(n, "_absent", nil) {
-		m[int(i)] = true
-	}
-	return m
-}
-
-// nnInput returns input i, or nil when it is absent.
-func nnInput(in []*tensor.Tensor, absent map[int]bool, i int) *tensor.Tensor {
-	if i >= len(in) || absent[i] {
-		return nil
-	}
-	return in[i]
-}
-
 // nnGeometry resolves n's window attributes over the spatial extents in
 // with kernel k, the way ONNX computes output shapes: explicit pads (or
 // none) floor or, with ceil, ceil the window count, dropping a last window
@@ -333,12 +316,12 @@ func nnConvShapes(n Node, xs, ws tensor.Shape, group int, ceil bool) (nnGeom, er
 
 func nnBuildConv(n Node) (Kernel, error) {
 	group := int(attrInt(n, "group", 1))
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		x, w, bias := in[0], in[1], nnInput(in, absent, 2)
+		x, w, bias := in[0], in[1], absent.input(in, 2)
 		if err := checkDType(n, "input", x, floatTypes...); err != nil {
 			return nil, err
 		}
@@ -523,12 +506,12 @@ func nnConvTranspose[T Float](ctx context.Context, x []T, batch, c int, w []T, m
 
 func nnBuildConvTranspose(n Node) (Kernel, error) {
 	group := int(attrInt(n, "group", 1))
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		x, w, bias := in[0], in[1], nnInput(in, absent, 2)
+		x, w, bias := in[0], in[1], absent.input(in, 2)
 		if err := checkDType(n, "input", x, floatTypes...); err != nil {
 			return nil, err
 		}
@@ -893,7 +876,7 @@ func nnBuildMaxUnpool(n Node) (Kernel, error) {
 	if len(ks) == 0 {
 		return nil, n.Errorf(ErrInvalidArgument, "kernel_shape is required")
 	}
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
@@ -924,7 +907,7 @@ func nnBuildMaxUnpool(n Node) (Kernel, error) {
 			def = append(def, (xs[i+2]-1)*s[i]+int(ks[i])-int(pads[i])-int(pads[i+r]))
 		}
 		shape := def
-		if os := nnInput(in, absent, 2); os != nil {
+		if os := absent.input(in, 2); os != nil {
 			v, ok := IntValues(os)
 			if !ok || len(v) != len(xs) {
 				return nil, n.Errorf(ErrInvalidArgument, "output_shape must hold %d integers", len(xs))

@@ -96,12 +96,12 @@ func nnFloats(n Node, t *tensor.Tensor, what string) ([]float32, error) {
 }
 
 func nnBuildQuantize(n Node) (Kernel, error) {
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		x, zp := in[0], nnInput(in, absent, 2)
+		x, zp := in[0], absent.input(in, 2)
 		scale, err := nnFloats(n, in[1], "y_scale")
 		if err != nil {
 			return nil, err
@@ -149,12 +149,12 @@ func nnBuildQuantize(n Node) (Kernel, error) {
 }
 
 func nnBuildDequantize(n Node) (Kernel, error) {
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		x, zp := in[0], nnInput(in, absent, 2)
+		x, zp := in[0], absent.input(in, 2)
 		scale, err := nnFloats(n, in[1], "x_scale")
 		if err != nil {
 			return nil, err
@@ -344,7 +344,7 @@ func nnWrap32(src []float64, dst []int32) {
 }
 
 func nnBuildMatMulInteger(n Node) (Kernel, error) {
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
@@ -358,11 +358,11 @@ func nnBuildMatMulInteger(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		azp, err := nnZeroPoint(n, nnInput(in, absent, 2), m, "a_zero_point")
+		azp, err := nnZeroPoint(n, absent.input(in, 2), m, "a_zero_point")
 		if err != nil {
 			return nil, err
 		}
-		bzp, err := nnZeroPoint(n, nnInput(in, absent, 3), nn, "b_zero_point")
+		bzp, err := nnZeroPoint(n, absent.input(in, 3), nn, "b_zero_point")
 		if err != nil {
 			return nil, err
 		}
@@ -512,12 +512,12 @@ func nnConvInt32(ctx context.Context, n Node, x, w, xzpT, wzpT *tensor.Tensor, b
 }
 
 func nnBuildConvInteger(n Node) (Kernel, error) {
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		acc, shape, err := nnConvInt32(ctx, n, in[0], in[1], nnInput(in, absent, 2), nnInput(in, absent, 3), nil)
+		acc, shape, err := nnConvInt32(ctx, n, in[0], in[1], absent.input(in, 2), absent.input(in, 3), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -528,13 +528,13 @@ func nnBuildConvInteger(n Node) (Kernel, error) {
 }
 
 func nnBuildQLinearConv(n Node) (Kernel, error) {
-	absent := nnAbsent(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 8); err != nil {
 			return nil, err
 		}
 		var bias []int32
-		if b := nnInput(in, absent, 8); b != nil {
+		if b := absent.input(in, 8); b != nil {
 			if b.DType() != tensor.Int32 {
 				return nil, n.Errorf(ErrInvalidArgument, "bias must be int32, not %v", b.DType())
 			}

@@ -20,23 +20,6 @@ func init() {
 	Register("OnnxArgMin", rdBuildArg(false))
 }
 
-// rdInputs says which inputs of a node built by the importer's generic
-// converter were given: present reports false for an index past the
-// inputs or listed in "_absent".
-type rdInputs struct{ absent map[int]bool }
-
-func rdInputsOf(n Node) rdInputs {
-	r := rdInputs{absent: map[int]bool{}}
-	for _, a := range attrInts(n, "_absent", nil) {
-		r.absent[int(a)] = true
-	}
-	return r
-}
-
-func (r rdInputs) present(in []*tensor.Tensor, i int) bool {
-	return i < len(in) && in[i] != nil && !r.absent[i]
-}
-
 // rdNum is every Go element type of a numeric tensor but the half
 // precision floats.
 type rdNum interface {
@@ -149,18 +132,6 @@ func rdConvInto[D rdNum](dst []D, v []float64) {
 	}
 }
 
-// rdAxis normalizes an ONNX axis against rank r (negative counts from the
-// end).
-func rdAxis(a int64, r int) (int, error) {
-	if a < -int64(r) || a >= int64(r) {
-		return 0, errorf("axis %d is out of range for rank %d", a, r)
-	}
-	if a < 0 {
-		a += int64(r)
-	}
-	return int(a), nil
-}
-
 // rdSplit returns the product of the dimensions before axis, the axis's
 // extent and the product of those after it.
 func rdSplit(s tensor.Shape, axis int) (outer, n, inner int) {
@@ -183,7 +154,7 @@ func rdBuildReduce(op string) Builder {
 		keep := attrInt(n, "keepdims", 1) != 0
 		noop := attrInt(n, "noop_with_empty_axes", 0) != 0
 		attrAxes := attrInts(n, "axes", nil)
-		ins := rdInputsOf(n)
+		absent := onnxAbsentOf(n)
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 1); err != nil {
 				return nil, err
@@ -193,7 +164,7 @@ func rdBuildReduce(op string) Builder {
 				return nil, err
 			}
 			axes := attrAxes
-			if ins.present(in, 1) {
+			if absent.input(in, 1) != nil {
 				v, ok := IntValues(in[1])
 				if !ok {
 					return nil, n.Errorf(ErrInvalidArgument, "axes must be int64, got %v", in[1].DType())
@@ -210,9 +181,9 @@ func rdBuildReduce(op string) Builder {
 				}
 			}
 			for _, a := range axes {
-				d, err := rdAxis(a, x.Rank())
+				d, err := onnxAxis(n, a, x.Rank())
 				if err != nil {
-					return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+					return nil, err
 				}
 				mask[d] = true
 			}
@@ -544,9 +515,9 @@ func rdBuildArg(isMax bool) Builder {
 			if err := checkDType(n, "data", x, rdNumeric...); err != nil {
 				return nil, err
 			}
-			axis, err := rdAxis(axisAttr, x.Rank())
+			axis, err := onnxAxis(n, axisAttr, x.Rank())
 			if err != nil {
-				return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+				return nil, err
 			}
 			outer, cnt, inner := rdSplit(x.Shape(), axis)
 			if cnt == 0 {

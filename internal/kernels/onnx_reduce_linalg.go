@@ -68,7 +68,7 @@ func rdBuildMatMul(n Node) (Kernel, error) {
 func rdBuildGemm(n Node) (Kernel, error) {
 	ta, tb := attrInt(n, "transA", 0) != 0, attrInt(n, "transB", 0) != 0
 	alpha, beta := float64(attrFloat(n, "alpha", 1)), float64(attrFloat(n, "beta", 1))
-	ins := rdInputsOf(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkBinary(n, in, rdNumeric); err != nil {
 			return nil, err
@@ -82,7 +82,7 @@ func rdBuildGemm(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
-		hasC := ins.present(in, 2)
+		hasC := absent.input(in, 2) != nil
 		if alpha == 1 && (!hasC || beta == 0) {
 			return []*tensor.Tensor{rdNarrow(ctx, mm, dt)}, nil
 		}

@@ -32,7 +32,7 @@ func rdBuildLoss(softmax bool) Builder {
 		if n.Attrs != nil {
 			ii, hasII = n.Attrs.Int("ignore_index")
 		}
-		ins := rdInputsOf(n)
+		absent := onnxAbsentOf(n)
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 2); err != nil {
 				return nil, err
@@ -55,7 +55,7 @@ func rdBuildLoss(softmax bool) Builder {
 				return nil, n.Errorf(ErrInvalidArgument, "target must be int32 or int64, got %v", target.DType())
 			}
 			var weight []float64
-			if ins.present(in, 2) {
+			if absent.input(in, 2) != nil {
 				var err error
 				if weight, err = rdChannelVec(in[2], c); err != nil {
 					return nil, n.Errorf(ErrInvalidArgument, "weight: %v", err)
@@ -137,7 +137,7 @@ func rdBuildDropout(n Node) (Kernel, error) {
 	if n.Attrs != nil {
 		seed, hasSeed = n.Attrs.Int("seed")
 	}
-	ins := rdInputsOf(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
@@ -148,14 +148,14 @@ func rdBuildDropout(n Node) (Kernel, error) {
 		}
 		ratio, training := ratioAttr, false
 		if opset >= 12 {
-			if ins.present(in, 1) {
+			if absent.input(in, 1) != nil {
 				v, ok := rdF64(in[1])
 				if !ok || len(v) != 1 {
 					return nil, n.Errorf(ErrInvalidArgument, "ratio must be a scalar, got %v", in[1])
 				}
 				ratio = v[0]
 			}
-			if ins.present(in, 2) {
+			if absent.input(in, 2) != nil {
 				if in[2].DType() != tensor.Bool || in[2].Len() != 1 {
 					return nil, n.Errorf(ErrInvalidArgument, "training_mode must be a bool scalar, got %v", in[2])
 				}

@@ -48,9 +48,9 @@ func rdBuildSoftmax(mode int) Builder {
 			if x.Rank() == 0 {
 				s = tensor.Shape{1}
 			}
-			axis, err := rdAxis(axisAttr, len(s))
+			axis, err := onnxAxis(n, axisAttr, len(s))
 			if err != nil {
-				return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+				return nil, err
 			}
 			outer, cnt, inner := rdSplit(s, axis)
 			if opset < 13 {
@@ -151,7 +151,7 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 	if attrInt(n, "stash_type", 1) == 11 {
 		stash = tensor.Float64
 	}
-	ins := rdInputsOf(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
@@ -160,9 +160,9 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 		if err := checkDType(n, "X", x, rdFloats...); err != nil {
 			return nil, err
 		}
-		axis, err := rdAxis(axisAttr, x.Rank())
+		axis, err := onnxAxis(n, axisAttr, x.Rank())
 		if err != nil {
-			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+			return nil, err
 		}
 		s := x.Shape()
 		norm := s[axis:]
@@ -175,7 +175,7 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrInvalidArgument, "Scale: %v", err)
 		}
 		var bias []float64
-		if ins.present(in, 2) {
+		if absent.input(in, 2) != nil {
 			if bias, err = rdExpand(in[2], norm); err != nil {
 				return nil, n.Errorf(ErrInvalidArgument, "B: %v", err)
 			}
@@ -519,9 +519,9 @@ func rdBuildMVN(n Node) (Kernel, error) {
 		}
 		mask := make([]bool, x.Rank())
 		for _, a := range axes {
-			d, err := rdAxis(a, x.Rank())
+			d, err := onnxAxis(n, a, x.Rank())
 			if err != nil {
-				return nil, n.Errorf(ErrInvalidArgument, "%v", err)
+				return nil, err
 			}
 			mask[d] = true
 		}

@@ -40,8 +40,8 @@ func cfSeqIn(n Node, in []*tensor.Tensor, i int) (tensor.Seq, error) {
 
 // cfPosition reads the optional position input i (absent: def), which
 // must lie in [-n, hi], and returns it counted from the front.
-func cfPosition(n Node, in []*tensor.Tensor, i int, absent map[int64]bool, def, size, hi int) (int, error) {
-	if i >= len(in) || absent[int64(i)] {
+func cfPosition(n Node, in []*tensor.Tensor, i int, absent onnxAbsent, def, size, hi int) (int, error) {
+	if i >= len(in) || absent.has(i) {
 		return def, nil
 	}
 	t := in[i]
@@ -61,15 +61,6 @@ func cfPosition(n Node, in []*tensor.Tensor, i int, absent map[int64]bool, def, 
 		p += int64(size)
 	}
 	return int(p), nil
-}
-
-// cfAbsentSet reads the "_absent" attribute.
-func cfAbsentSet(n Node) map[int64]bool {
-	out := map[int64]bool{}
-	for _, i := range attrInts(n, "_absent", nil) {
-		out[i] = true
-	}
-	return out
 }
 
 // cfSameDType checks that t may join seq: ONNX sequences hold one dtype.
@@ -103,7 +94,7 @@ func cfBuildSequenceConstruct(n Node) (Kernel, error) {
 }
 
 func cfBuildSequenceInsert(n Node) (Kernel, error) {
-	absent := cfAbsentSet(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		seq, err := cfSeqIn(n, in, 0)
 		if err != nil {
@@ -126,7 +117,7 @@ func cfBuildSequenceInsert(n Node) (Kernel, error) {
 }
 
 func cfBuildSequenceErase(n Node) (Kernel, error) {
-	absent := cfAbsentSet(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		seq, err := cfSeqIn(n, in, 0)
 		if err != nil {
@@ -172,17 +163,6 @@ func cfBuildSequenceLength(n Node) (Kernel, error) {
 	}), nil
 }
 
-// cfAxis normalises axis for rank r (axes in [-r, r-1]).
-func cfAxis(n Node, axis int64, r int) (int, error) {
-	if axis < -int64(r) || axis >= int64(r) {
-		return 0, n.Errorf(ErrInvalidArgument, "axis %d is out of range for rank %d", axis, r)
-	}
-	if axis < 0 {
-		axis += int64(r)
-	}
-	return int(axis), nil
-}
-
 // cfPiece copies entries [lo, lo+cnt) along axis of t into a new tensor,
 // dropping the axis when squeeze is set (cnt is then 1).
 func cfPiece(t *tensor.Tensor, axis, lo, cnt int, squeeze bool) *tensor.Tensor {
@@ -222,7 +202,7 @@ func cfPlain(t *tensor.Tensor) bool {
 func cfBuildSplitToSequence(n Node) (Kernel, error) {
 	axisAttr := attrInt(n, "axis", 0)
 	keep := attrInt(n, "keepdims", 1) != 0
-	absent := cfAbsentSet(n)
+	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
@@ -231,14 +211,14 @@ func cfBuildSplitToSequence(n Node) (Kernel, error) {
 		if !cfPlain(x) || x.Rank() == 0 {
 			return nil, n.Errorf(ErrInvalidArgument, "input is %v, want a tensor of rank 1 or more", x)
 		}
-		axis, err := cfAxis(n, axisAttr, x.Rank())
+		axis, err := onnxAxis(n, axisAttr, x.Rank())
 		if err != nil {
 			return nil, err
 		}
 		dim := x.Shape()[axis]
 		var sizes []int
 		squeeze := false
-		if len(in) < 2 || absent[1] {
+		if len(in) < 2 || absent.has(1) {
 			for i := 0; i < dim; i++ {
 				sizes = append(sizes, 1)
 			}
@@ -315,7 +295,7 @@ func cfBuildConcatFromSequence(n Node) (Kernel, error) {
 		if newAxis {
 			r++
 		}
-		axis, err := cfAxis(n, axisAttr, r)
+		axis, err := onnxAxis(n, axisAttr, r)
 		if err != nil {
 			return nil, err
 		}

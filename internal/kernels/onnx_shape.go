@@ -29,20 +29,6 @@ func init() {
 	Register("OnnxSpaceToDepth", shBuildSpaceToDepth)
 }
 
-// shOptional returns input i, or nil when it is absent: past the inputs
-// given, or listed in the "_absent" attribute.
-func shOptional(n Node, in []*tensor.Tensor, i int) *tensor.Tensor {
-	if i >= len(in) || in[i] == nil {
-		return nil
-	}
-	for _, a := range attrInts(n, "_absent", nil) {
-		if a == int64(i) {
-			return nil
-		}
-	}
-	return in[i]
-}
-
 // shIntsArg reads an integer list that is the attribute name in early
 // opsets and input i in later ones: the attribute when present, else the
 // input's values; ok is false when neither is there.
@@ -52,21 +38,12 @@ func shIntsArg(n Node, in []*tensor.Tensor, name string, i int) (v []int64, ok b
 			return a, true, nil
 		}
 	}
-	t := shOptional(n, in, i)
+	t := onnxAbsentOf(n).input(in, i)
 	if t == nil {
 		return nil, false, nil
 	}
 	v, err = intInput(n, name, t)
 	return v, err == nil, err
-}
-
-// shAxis normalizes a possibly negative axis against rank.
-func shAxis(n Node, axis int64, rank int) (int, error) {
-	a, ok := normAxis(axis, rank)
-	if !ok {
-		return 0, n.Errorf(ErrInvalidArgument, "axis %d is out of range for rank %d", axis, rank)
-	}
-	return a, nil
 }
 
 // shDims converts a shape to int64 values.
@@ -219,7 +196,7 @@ func shBuildSqueeze(n Node) (Kernel, error) {
 		s := in[0].Shape()
 		drop := make([]bool, len(s))
 		for _, ax := range axes {
-			a, err := shAxis(n, ax, len(s))
+			a, err := onnxAxis(n, ax, len(s))
 			if err != nil {
 				return nil, err
 			}
@@ -258,7 +235,7 @@ func shBuildUnsqueeze(n Node) (Kernel, error) {
 		r := len(s) + len(axes)
 		ins := make([]bool, r)
 		for _, ax := range axes {
-			a, err := shAxis(n, ax, r)
+			a, err := onnxAxis(n, ax, r)
 			if err != nil {
 				return nil, err
 			}
@@ -329,7 +306,7 @@ func shBuildConcat(n Node) (Kernel, error) {
 			return nil, err
 		}
 		s0 := in[0].Shape()
-		a, err := shAxis(n, axis, len(s0))
+		a, err := onnxAxis(n, axis, len(s0))
 		if err != nil {
 			return nil, err
 		}
@@ -381,7 +358,7 @@ func shBuildSplit(n Node) (Kernel, error) {
 			return nil, err
 		}
 		s := in[0].Shape()
-		a, err := shAxis(n, axis, len(s))
+		a, err := onnxAxis(n, axis, len(s))
 		if err != nil {
 			return nil, err
 		}
@@ -456,7 +433,7 @@ func shBuildSlice(n Node) (Kernel, error) {
 			return nil, err
 		}
 		var steps []int64
-		if t := shOptional(n, in, 4); t != nil {
+		if t := onnxAbsentOf(n).input(in, 4); t != nil {
 			if steps, err = intInput(n, "steps", t); err != nil {
 				return nil, err
 			}
@@ -483,7 +460,7 @@ func shBuildSlice(n Node) (Kernel, error) {
 		base := 0
 		seen := make([]bool, len(s))
 		for i, ax := range axes {
-			a, err := shAxis(n, ax, len(s))
+			a, err := onnxAxis(n, ax, len(s))
 			if err != nil {
 				return nil, err
 			}
@@ -582,7 +559,7 @@ func shBuildTile(n Node) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			a, err := shAxis(n, ax, len(s))
+			a, err := onnxAxis(n, ax, len(s))
 			if err != nil {
 				return nil, err
 			}

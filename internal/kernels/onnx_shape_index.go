@@ -42,7 +42,7 @@ func shBuildGather(n Node) (Kernel, error) {
 			return nil, err
 		}
 		ds := data.Shape()
-		a, err := shAxis(n, axis, len(ds))
+		a, err := onnxAxis(n, axis, len(ds))
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +124,7 @@ func shBuildGatherElements(n Node) (Kernel, error) {
 			return nil, err
 		}
 		ds, is := in[0].Shape(), in[1].Shape()
-		a, err := shAxis(n, axis, len(ds))
+		a, err := onnxAxis(n, axis, len(ds))
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +274,7 @@ func shBuildScatterElements(n Node) (Kernel, error) {
 		if !in[2].Shape().Equal(is) {
 			return nil, n.Errorf(ErrInvalidArgument, "updates %v and indices %v differ in shape", in[2].Shape(), is)
 		}
-		a, err := shAxis(n, axis, len(ds))
+		a, err := onnxAxis(n, axis, len(ds))
 		if err != nil {
 			return nil, err
 		}

@@ -213,7 +213,7 @@ func shBuildPad(n Node) (Kernel, error) {
 		pads := attrPads
 		var err error
 		if !hasAttrPads {
-			t := shOptional(n, in, 1)
+			t := onnxAbsentOf(n).input(in, 1)
 			if t == nil {
 				return nil, n.Errorf(ErrInvalidArgument, "no pads")
 			}
@@ -223,13 +223,13 @@ func shBuildPad(n Node) (Kernel, error) {
 		}
 		// The pads apply to axes (opset 18), all dimensions by default.
 		axes := make([]int, 0, r)
-		if t := shOptional(n, in, 3); t != nil {
+		if t := onnxAbsentOf(n).input(in, 3); t != nil {
 			av, err := intInput(n, "axes", t)
 			if err != nil {
 				return nil, err
 			}
 			for _, ax := range av {
-				a, err := shAxis(n, ax, r)
+				a, err := onnxAxis(n, ax, r)
 				if err != nil {
 					return nil, err
 				}
@@ -255,7 +255,7 @@ func shBuildPad(n Node) (Kernel, error) {
 		// The constant: the constant_value input, or the value attribute.
 		var cv *tensor.Tensor
 		if mode == "constant" {
-			if t := shOptional(n, in, 2); t != nil && t.Len() > 0 {
+			if t := onnxAbsentOf(n).input(in, 2); t != nil && t.Len() > 0 {
 				if t.DType() != x.DType() {
 					return nil, n.Errorf(ErrInvalidArgument, "constant_value is %v, data %v", t.DType(), x.DType())
 				}
@@ -513,7 +513,7 @@ func shBuildTrilu(n Node) (Kernel, error) {
 			return nil, err
 		}
 		k := int64(0)
-		if t := shOptional(n, in, 1); t != nil {
+		if t := onnxAbsentOf(n).input(in, 1); t != nil {
 			var err error
 			if k, err = scalarInput(n, "k", t); err != nil {
 				return nil, err
@@ -583,7 +583,7 @@ func shBuildOneHot(n Node) (Kernel, error) {
 			return nil, n.Errorf(ErrInvalidArgument, "depth %v is negative", dv[0])
 		}
 		is := in[0].Shape()
-		a, err := shAxis(n, axis, len(is)+1)
+		a, err := onnxAxis(n, axis, len(is)+1)
 		if err != nil {
 			return nil, err
 		}
@@ -687,7 +687,7 @@ func shBuildCompress(n Node) (Kernel, error) {
 			s = tensor.Shape{x.Len()}
 		} else {
 			var err error
-			if a, err = shAxis(n, axis, len(s)); err != nil {
+			if a, err = onnxAxis(n, axis, len(s)); err != nil {
 				return nil, err
 			}
 		}
@@ -733,11 +733,11 @@ func shBuildReverseSequence(n Node) (Kernel, error) {
 			return nil, err
 		}
 		s := in[0].Shape()
-		ta, err := shAxis(n, timeAxis, len(s))
+		ta, err := onnxAxis(n, timeAxis, len(s))
 		if err != nil {
 			return nil, err
 		}
-		ba, err := shAxis(n, batchAxis, len(s))
+		ba, err := onnxAxis(n, batchAxis, len(s))
 		if err != nil {
 			return nil, err
 		}

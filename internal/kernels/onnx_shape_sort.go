@@ -29,7 +29,7 @@ func shBuildCumSum(n Node) (Kernel, error) {
 			return nil, err
 		}
 		s := in[0].Shape()
-		a, err := shAxis(n, ax, len(s))
+		a, err := onnxAxis(n, ax, len(s))
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +93,7 @@ func shBuildTopK(n Node) (Kernel, error) {
 		}
 		k := attrK
 		if !hasAttrK {
-			t := shOptional(n, in, 1)
+			t := onnxAbsentOf(n).input(in, 1)
 			if t == nil {
 				return nil, n.Errorf(ErrInvalidArgument, "no K")
 			}
@@ -104,7 +104,7 @@ func shBuildTopK(n Node) (Kernel, error) {
 		}
 		x := in[0]
 		s := x.Shape()
-		a, err := shAxis(n, axis, len(s))
+		a, err := onnxAxis(n, axis, len(s))
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +168,7 @@ func shBuildUnique(n Node) (Kernel, error) {
 			s = tensor.Shape{x.Len()}
 		} else {
 			var err error
-			if a, err = shAxis(n, axis, len(s)); err != nil {
+			if a, err = onnxAxis(n, axis, len(s)); err != nil {
 				return nil, err
 			}
 		}

@@ -25,10 +25,7 @@ func init() {
 
 // trFloat reads float attribute name, def when absent.
 func trFloat(n Node, name string, def float32) float64 {
-	if v, ok := n.Attrs.Float(name); ok {
-		return float64(v)
-	}
-	return float64(def)
+	return float64(attrFloat(n, name, def))
 }
 
 // trOptimizer is the kernel shared by the three optimizers: states is how
