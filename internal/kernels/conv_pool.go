@@ -108,8 +108,14 @@ func convDirectPool(ctx context.Context, k directKernels, x []float32, batch, c 
 	j.conv.setFlags()
 	j.ph, j.pw = g.outH/p.kh, g.outW/p.kw
 	j.out = out
-	// As many pooled rows a band as fit the buffer.
+	// As many pooled rows a band as fit the buffer, but, when the work
+	// is to be shared, few enough for every thread to get two bands, for
+	// some rows computed twice at the bands' ends.
 	j.nb = max(1, directBandFloats/(p.kh*g.outW*o))
+	work := 2 * batch * j.ph * p.kh * g.outW * pf.k * o
+	if threads := Threads(ctx); threads > 1 && work >= directParallelFlops {
+		j.nb = max(1, min(j.nb, batch*j.ph/(2*threads)))
+	}
 	j.bands = (j.ph + j.nb - 1) / j.nb
 	for iy := 0; iy < p.kh; iy++ {
 		for ix := 0; ix < p.kw; ix++ {
@@ -117,7 +123,7 @@ func convDirectPool(ctx context.Context, k directKernels, x []float32, batch, c 
 			j.ntaps++
 		}
 	}
-	n, work := batch*j.bands, 2*batch*j.ph*p.kh*g.outW*pf.k*o
+	n := batch * j.bands
 	if work < directParallelFlops || serial(ctx, n, work) {
 		j.run(0, n)
 		return
