@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +279,95 @@ func TestRunIntoError(t *testing.T) {
 	want := "{\n    \"error\": \"engine: node \\\"y\\\" (op Foo): boom\"\n}"
 	if got.status != http.StatusInternalServerError || got.body != want {
 		t.Errorf("got %d %s, want 500 %s", got.status, got.body, want)
+	}
+}
+
+// chunkedReader hides its length, so that a request built on it has no
+// Content-Length, and reads at most 7 bytes at a time.
+type chunkedReader struct{ r *strings.Reader }
+
+func (c chunkedReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), 7)]) }
+
+// TestReadBody checks that a body is read whole into the pooled buffer,
+// whatever its length, with or without a Content-Length, from a fresh or
+// a reused buffer.
+func TestReadBody(t *testing.T) {
+	s := New(Config{MaxBodyBytes: 1 << 20})
+	for _, n := range []int{0, 1, 7, 511, 512, 513, 4096, 70000} {
+		body := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz", n/36+1)[:n]
+		for _, known := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%d bytes, length known %v", n, known), func(t *testing.T) {
+				for range 2 {
+					var rd io.Reader = strings.NewReader(body)
+					if !known {
+						rd = chunkedReader{strings.NewReader(body)}
+					}
+					req := httptest.NewRequest(http.MethodPost, "/invocations", rd)
+					got, rb, err := s.readBody(httptest.NewRecorder(), req)
+					if err != nil || string(got) != body {
+						t.Fatalf("readBody = %d bytes %.40q, %v; want %d bytes %.40q", len(got), got, err, n, body)
+					}
+					s.putBody(rb)
+				}
+			})
+		}
+	}
+}
+
+func TestPutBody(t *testing.T) {
+	var s Server
+	tests := []struct {
+		name string
+		cap  int
+		kept bool
+	}{
+		{"small", 1 << 10, true},
+		{"at the limit", maxPooledBytes, true},
+		{"over the limit", maxPooledBytes + 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rb := &requestBody{b: make([]byte, 0, tc.cap)}
+			s.putBody(rb)
+			// The pool may drop what it is given, so only a kept buffer
+			// can be seen again; a dropped one must never be.
+			got, _ := s.bodies.Get().(*requestBody)
+			if got == rb && !tc.kept {
+				t.Errorf("a buffer of cap %d went back to the pool", tc.cap)
+			}
+		})
+	}
+	s.putBody(nil) // must not panic
+}
+
+// TestLogLevels checks that requests are logged at their level, and that
+// a logger above it gets nothing.
+func TestLogLevels(t *testing.T) {
+	m := load(t, "tfserving/saved_model_half_plus_two_cpu")
+	tests := []struct {
+		name  string
+		level slog.Level
+		body  string
+		want  []string // "" when nothing is logged
+	}{
+		{"success at debug", slog.LevelDebug, "[1.0]", []string{"level=DEBUG", `msg="modelserver: request"`, "status=200"}},
+		{"refusal at debug", slog.LevelDebug, "[\"a\"]", []string{"level=DEBUG", `msg="modelserver: request refused"`, "status=400", "err="}},
+		{"success at info", slog.LevelInfo, "[1.0]", nil},
+		{"refusal at info", slog.LevelInfo, "[\"a\"]", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf strings.Builder
+			s := New(Config{Models: map[string]Model{"m": m}, Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: tc.level}))})
+			do(t, s, request{path: "/invocations", ctype: "application/json", body: tc.body})
+			if tc.want == nil && buf.Len() != 0 {
+				t.Errorf("logged %q, want nothing", buf.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("log %q lacks %q", buf.String(), w)
+				}
+			}
+		})
 	}
 }

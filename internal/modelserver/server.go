@@ -80,6 +80,9 @@ type Server struct {
 	loaded       map[versionKey]bool // versions Load loaded, by canonical name
 	meta         sync.Map            // versionKey -> *metaEntry
 	scratch      scratchPools
+	bodies       sync.Pool // *requestBody
+	defaultPath  string    // the TF Serving path of an /invocations without attributes
+	jsonHeader   []string  // the Content-Type header's value for jsonType, shared by every response
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -113,6 +116,8 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.defaultPath = s.tfsPath(nil)
+	s.jsonHeader = []string{jsonType}
 	return s
 }
 
@@ -146,8 +151,9 @@ type response struct {
 	status      int
 	contentType string // "" writes no Content-Type
 	body        []byte
-	err         error    // the failure behind an error answer, for the log
-	scratch     *scratch // when not nil, body is its buffer, put back once written
+	err         error        // the failure behind an error answer, for the log
+	scratch     *scratch     // when not nil, body is its buffer, put back once written
+	request     *requestBody // when not nil, the request's body, put back once answered
 }
 
 const jsonType = "application/json"
@@ -167,15 +173,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		resp = errorResponse(errNotFound)
 	}
-	if resp.contentType != "" {
+	switch resp.contentType {
+	case "":
+	case jsonType:
+		// A shared value, full to its capacity, spares the slice that
+		// Set makes; nothing writes into a header value in place.
+		w.Header()["Content-Type"] = s.jsonHeader[:1:1]
+	default:
 		w.Header().Set("Content-Type", resp.contentType)
 	}
 	w.WriteHeader(resp.status)
 	w.Write(resp.body)
+	s.logRequest(r, path, start, resp)
 	// Write does not retain the body (io.Writer's contract), so the
-	// buffer can serve the next request.
+	// buffers can serve the next requests.
 	resp.scratch.put()
+	s.putBody(resp.request)
+}
 
+// logRequest logs an answered request, building the line only when the
+// logger takes its level.
+func (s *Server) logRequest(r *http.Request, path string, start time.Time, resp response) {
+	level := slog.LevelDebug
+	if resp.status >= 500 {
+		level = slog.LevelWarn
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
 	attrs := []any{"method", r.Method, "path", path, "status", resp.status, "duration", s.now().Sub(start)}
 	switch {
 	case resp.status >= 500:
@@ -204,7 +229,7 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) response {
 	if r.Method != http.MethodPost {
 		return errorResponse(errMethodNotAllowed)
 	}
-	body, err := s.readBody(w, r)
+	body, rb, err := s.readBody(w, r)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -219,9 +244,15 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	out, sc, err := s.post(r.Context(), s.tfsPath(parseCustomAttributes(header)), tfs)
-	resp := response{status: http.StatusOK, contentType: jsonType, body: out, scratch: sc}
+	path := s.defaultPath
+	if header != "" {
+		path = s.tfsPath(parseCustomAttributes(header))
+	}
+	out, sc, err := s.post(r.Context(), path, tfs)
+	resp := response{status: http.StatusOK, contentType: jsonType, body: out, scratch: sc, request: rb}
 	if err != nil {
+		// The body is not reused after a failure, which may have left
+		// the model's work on its inputs unfinished.
 		resp = errorResponse(err)
 	}
 	accept := r.Header.Get("Accept")
@@ -301,12 +332,14 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request, path string) respo
 	)
 	switch r.Method {
 	case http.MethodPost:
-		var body []byte
-		if body, err = s.readBody(w, r); err == nil {
-			var sc *scratch
-			out, sc, err = s.post(r.Context(), path, body)
-			if err == nil {
-				return response{status: http.StatusOK, contentType: jsonType, body: out, scratch: sc}
+		var (
+			body []byte
+			rb   *requestBody
+			sc   *scratch
+		)
+		if body, rb, err = s.readBody(w, r); err == nil {
+			if out, sc, err = s.post(r.Context(), path, body); err == nil {
+				return response{status: http.StatusOK, contentType: jsonType, body: out, scratch: sc, request: rb}
 			}
 		}
 	case http.MethodGet:
@@ -320,19 +353,60 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request, path string) respo
 	return response{status: http.StatusOK, contentType: jsonType, body: out}
 }
 
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, err
-		}
-		if ctxErr := r.Context().Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, codec.Errorf(codec.InvalidArgument, "cannot read the request body: %w", err)
+// requestBody is a buffer a request's body is read into, pooled by the
+// server. The body's tensors may share its memory (codec.DecodePredict
+// does with strings), so it goes back to the pool only once the request
+// is answered, and only after a success.
+type requestBody struct {
+	b []byte
+}
+
+// readBody reads the request's body, at most Config.MaxBodyBytes, into a
+// pooled buffer, which the caller puts back with putBody once done with
+// body.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, rb *requestBody, err error) {
+	rb, _ = s.bodies.Get().(*requestBody)
+	if rb == nil {
+		rb = &requestBody{}
 	}
-	return body, nil
+	buf := rb.b[:0]
+	if n := r.ContentLength; n > 0 && n < s.maxBody && n < maxPooledBytes {
+		// One byte more, so that the read that sees the end needs no
+		// room of its own.
+		buf = slices.Grow(buf, int(n)+1)
+	}
+	rd := http.MaxBytesReader(w, r.Body, s.maxBody)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 512)
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, nil, err
+			}
+			if ctxErr := r.Context().Err(); ctxErr != nil {
+				return nil, nil, ctxErr
+			}
+			return nil, nil, codec.Errorf(codec.InvalidArgument, "cannot read the request body: %w", err)
+		}
+	}
+	rb.b = buf
+	return buf, rb, nil
+}
+
+// putBody gives a request's body buffer back to the pool, unless it is
+// over maxPooledBytes. A nil rb is ignored.
+func (s *Server) putBody(rb *requestBody) {
+	if rb == nil || cap(rb.b) > maxPooledBytes {
+		return
+	}
+	s.bodies.Put(rb)
 }
 
 // The server's own errors; TF Serving's are *codec.Error.
