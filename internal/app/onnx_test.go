@@ -1,9 +1,7 @@
 package app_test
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -17,69 +15,25 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	smr "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	smrtypes "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
-	"google.golang.org/protobuf/proto"
 
 	"inferd/internal/app"
 	"inferd/internal/onnx/pb"
+	"inferd/internal/testutil"
 )
 
 // onnxImage is an ONNX Runtime image name, which inferd maps to its onnx
 // runtime.
 const onnxImage = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/onnxruntime-inference:1.17-cpu"
 
-// onnxTensor describes a tensor of elem type; a dim of -1 is symbolic.
-func onnxTensor(name string, elem pb.TensorProto_DataType, dims ...int64) *pb.ValueInfoProto {
-	shape := &pb.TensorShapeProto{}
-	for _, d := range dims {
-		dim := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}}
-		if d < 0 {
-			dim.Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}
-		}
-		shape.Dim = append(shape.Dim, dim)
-	}
-	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-		TensorType: &pb.TypeProto_Tensor{ElemType: int32(elem), Shape: shape}}}}
-}
-
 // onnxModel is the bytes of a model of nodes over the graph input x and
 // output y, both of elem type with dims, importing opsets.
 func onnxModel(t *testing.T, elem pb.TensorProto_DataType, dims []int64, inits []*pb.TensorProto, opsets []*pb.OperatorSetIdProto, nodes ...*pb.NodeProto) []byte {
 	t.Helper()
-	if opsets == nil {
-		opsets = []*pb.OperatorSetIdProto{{Version: 17}}
-	}
-	b, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, OpsetImport: opsets, Graph: &pb.GraphProto{
+	return testutil.ONNXModel(t, &pb.GraphProto{
 		Name: "qa", Node: nodes, Initializer: inits,
-		Input:  []*pb.ValueInfoProto{onnxTensor("x", elem, dims...)},
-		Output: []*pb.ValueInfoProto{onnxTensor("y", elem, dims[0], -1)},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// onnxTarGz packs files (slash-separated names) as a model.tar.gz.
-func onnxTarGz(t *testing.T, files map[string][]byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	tw := tar.NewWriter(zw)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+		Input:  []*pb.ValueInfoProto{testutil.ONNXValueInfo("x", elem, dims...)},
+		Output: []*pb.ValueInfoProto{testutil.ONNXValueInfo("y", elem, dims[0], -1)},
+	}, opsets...)
 }
 
 // TestONNXFailures deploys, through the SDK, ONNX model data a worker
@@ -132,7 +86,7 @@ func TestONNXFailures(t *testing.T) {
 	}
 	for _, m := range models {
 		key := "onnx-qa/" + m.name + "/model.tar.gz"
-		if _, err := c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(onnxTarGz(t, m.files))}); err != nil {
+		if _, err := c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(testutil.TarGz(t, nil, m.files))}); err != nil {
 			t.Fatalf("PutObject %s: %v", key, err)
 		}
 		if _, err := c.sm.CreateModel(ctx, &sagemaker.CreateModelInput{

@@ -4,93 +4,31 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"inferd/internal/engine"
-	"inferd/internal/onnx/pb"
+	"inferd/internal/testutil"
 )
-
-// unaryNode is one unary node of a test ONNX model: op reads the float
-// graph input in, of shape [batch, 2, ...] with rank dims, and writes the
-// graph output out.
-type unaryNode struct {
-	op, in, out string
-	dims        int
-}
-
-// unaryONNX returns an opset-17 ONNX model made of nodes, with ops the
-// importer has converted since it first landed.
-func unaryONNX(t testing.TB, nodes ...unaryNode) []byte {
-	t.Helper()
-	vi := func(name string, rank int) *pb.ValueInfoProto {
-		shape := &pb.TensorShapeProto{}
-		for i := range rank {
-			d := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}
-			if i == 0 {
-				d = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}
-			}
-			shape.Dim = append(shape.Dim, d)
-		}
-		return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-			TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: shape}}}}
-	}
-	g := &pb.GraphProto{Name: "test"}
-	for _, n := range nodes {
-		g.Node = append(g.Node, &pb.NodeProto{OpType: n.op, Input: []string{n.in}, Output: []string{n.out}})
-		g.Input = append(g.Input, vi(n.in, n.dims))
-		g.Output = append(g.Output, vi(n.out, n.dims))
-	}
-	b, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 17}}, Graph: g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // writeModelFile writes body at the slash-separated path rel under a new
 // temporary directory and returns the directory.
 func writeModelFile(t *testing.T, rel string, body []byte) string {
 	t.Helper()
 	root := t.TempDir()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, body, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteTree(t, root, map[string][]byte{rel: body})
 	return root
-}
-
-// sameJSON reports whether two JSON documents hold the same values.
-func sameJSON(t *testing.T, got, want string) bool {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		return false
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad want %q: %v", want, err)
-	}
-	return reflect.DeepEqual(g, w)
 }
 
 // TestPredictONNX runs predict on ONNX models given as a file and as a
 // directory, with input and output names holding ':', '.' and '/'.
 func TestPredictONNX(t *testing.T) {
-	multi := unaryONNX(t, unaryNode{"Relu", "x:0", "y/relu", 2}, unaryNode{"Neg", "b.in", "neg.out", 1})
-	single := unaryONNX(t, unaryNode{"Abs", "pixels", "abs", 2})
+	multi := testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Relu", In: "x:0", Out: "y/relu", Rank: 2}, testutil.ONNXUnary{Op: "Neg", In: "b.in", Out: "neg.out", Rank: 1})
+	single := testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Abs", In: "pixels", Out: "abs", Rank: 2})
 	multiDir := writeModelFile(t, "model.onnx", multi)
 	versions := writeModelFile(t, "m/3/model.onnx", single)
 	if err := os.WriteFile(filepath.Join(versions, "m", "README"), []byte("x"), 0o644); err != nil {
@@ -120,7 +58,7 @@ func TestPredictONNX(t *testing.T) {
 			if rc != tc.rc {
 				t.Fatalf("rc %d, want %d; stdout %s stderr %s", rc, tc.rc, out, errOut)
 			}
-			if rc == 0 && !sameJSON(t, out, tc.want) || rc != 0 && !strings.Contains(out, tc.want) {
+			if rc == 0 && !testutil.SameJSON(t, out, tc.want) || rc != 0 && !strings.Contains(out, tc.want) {
 				t.Errorf("stdout\n%s\nwant %s", out, tc.want)
 			}
 		})
@@ -133,7 +71,7 @@ func TestLoadModelErrors(t *testing.T) {
 		body      []byte
 		want      string
 	}{
-		{"unsupported op names it", "model.onnx", unaryONNX(t, unaryNode{"NoSuchOpForInferd", "x", "y", 1}), "NoSuchOpForInferd"},
+		{"unsupported op names it", "model.onnx", testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "NoSuchOpForInferd", In: "x", Out: "y", Rank: 1}), "NoSuchOpForInferd"},
 		{"not ONNX", "model.onnx", []byte("\xff\xff not protobuf"), "not an ONNX model"},
 		{"no model at all", "notes.txt", []byte("x"), "saved_model.pb"},
 	}
@@ -149,7 +87,7 @@ func TestLoadModelErrors(t *testing.T) {
 }
 
 func TestBenchONNX(t *testing.T) {
-	dir := writeModelFile(t, "model.onnx", unaryONNX(t, unaryNode{"Relu", "x:0", "y/relu", 3}))
+	dir := writeModelFile(t, "model.onnx", testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Relu", In: "x:0", Out: "y/relu", Rank: 3}))
 	for _, model := range []string{filepath.Join(dir, "model.onnx"), dir} {
 		out, errs, rc := bench(t, "--model", model, "--batch", "4", "--threads", "1", "--iters", "2", "--warmup", "0")
 		if rc != 0 {
@@ -194,7 +132,7 @@ func TestPredictConvertedONNX(t *testing.T) {
 			if rc != 0 {
 				t.Fatalf("predict on the converted ONNX model: rc %d %s %s", rc, got, errOut)
 			}
-			g, w := flatNumbers(t, got), flatNumbers(t, want)
+			g, w := testutil.JSONNumbers(t, got), testutil.JSONNumbers(t, want)
 			if len(g) != len(w) || len(g) == 0 {
 				t.Fatalf("ONNX answered %d numbers, the SavedModel %d:\n%s\n%s", len(g), len(w), got, want)
 			}
@@ -245,33 +183,4 @@ func seededRequest(t *testing.T, dir string, batch int) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// flatNumbers returns every number in a JSON document, in order.
-func flatNumbers(t *testing.T, doc string) []float64 {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(doc), &v); err != nil {
-		t.Fatalf("%q: %v", doc, err)
-	}
-	var out []float64
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case float64:
-			out = append(out, v)
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for _, k := range slices.Sorted(maps.Keys(v)) {
-				walk(v[k])
-			}
-		default:
-			panic(fmt.Sprintf("unexpected JSON value %T", v))
-		}
-	}
-	walk(v)
-	return out
 }

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -26,26 +24,12 @@ import (
 	"inferd/internal/artifact"
 	"inferd/internal/engine"
 	"inferd/internal/onnx/pb"
+	"inferd/internal/testutil"
 )
 
 // testValueInfo describes a float tensor; a dim of -1 is symbolic.
 func testValueInfo(name string, dims ...int64) *pb.ValueInfoProto {
-	return typedValueInfo(name, pb.TensorProto_FLOAT, dims...)
-}
-
-// typedValueInfo describes a tensor of elem type; a dim of -1 is
-// symbolic.
-func typedValueInfo(name string, elem pb.TensorProto_DataType, dims ...int64) *pb.ValueInfoProto {
-	shape := &pb.TensorShapeProto{}
-	for _, d := range dims {
-		dim := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}}
-		if d < 0 {
-			dim.Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "n"}
-		}
-		shape.Dim = append(shape.Dim, dim)
-	}
-	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-		TensorType: &pb.TypeProto_Tensor{ElemType: int32(elem), Shape: shape}}}}
+	return testutil.ONNXValueInfo(name, pb.TensorProto_FLOAT, dims...)
 }
 
 // externalTensor is a float initializer whose data lies in location.
@@ -53,16 +37,6 @@ func externalTensor(name, location string, dims ...int64) *pb.TensorProto {
 	return &pb.TensorProto{Name: name, Dims: dims, DataType: int32(pb.TensorProto_FLOAT),
 		DataLocation: pb.TensorProto_EXTERNAL,
 		ExternalData: []*pb.StringStringEntryProto{{Key: "location", Value: location}, {Key: "offset", Value: "0"}}}
-}
-
-// testModel is an opset-17 ONNX model of graph g.
-func testModel(t testing.TB, g *pb.GraphProto) []byte {
-	t.Helper()
-	b, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 17}}, Graph: g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // channelMeans is an ONNX model whose input "image" is (N, c, h, w) and
@@ -84,7 +58,7 @@ func channelMeans(t testing.TB, c, h, w int64, weightsFile string) []byte {
 	} else {
 		g.Initializer = []*pb.TensorProto{{Name: "w", Dims: []int64{1, c, 1, 1}, DataType: int32(pb.TensorProto_FLOAT), FloatData: make([]float32, c)}}
 	}
-	return testModel(t, g)
+	return testutil.ONNXModel(t, g)
 }
 
 // float32LE is the little-endian bytes of vs, as ONNX raw data.
@@ -96,44 +70,6 @@ func float32LE(vs ...float32) []byte {
 	return b
 }
 
-// writeFiles writes files (slash-separated names under root).
-func writeFiles(t testing.TB, root string, files map[string][]byte) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// tarGz returns a gzipped tar of files, in the order of names.
-func tarGz(t testing.TB, names []string, files map[string][]byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	tw := tar.NewWriter(zw)
-	for _, name := range names {
-		body := files[name]
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestScanONNX(t *testing.T) {
 	subgraph := &pb.GraphProto{
 		Name:        "then",
@@ -141,7 +77,7 @@ func TestScanONNX(t *testing.T) {
 		Input:       []*pb.ValueInfoProto{testValueInfo("sub_in", 2)}, // not the main graph's
 		Output:      []*pb.ValueInfoProto{testValueInfo("sub_w", 2)},
 	}
-	full := testModel(t, &pb.GraphProto{
+	full := testutil.ONNXModel(t, &pb.GraphProto{
 		Name: "g",
 		// An IR-3 habit: initializers listed as inputs too.
 		Input: []*pb.ValueInfoProto{testValueInfo("w1", 2), testValueInfo("x:0", -1, 2), testValueInfo("cond")},
@@ -165,7 +101,7 @@ func TestScanONNX(t *testing.T) {
 		deepGraph = &pb.GraphProto{Name: "g", Node: []*pb.NodeProto{{OpType: "If", Attribute: []*pb.AttributeProto{
 			{Name: "then_branch", Type: pb.AttributeProto_GRAPH, G: deepGraph}}}}}
 	}
-	deep := testModel(t, deepGraph)
+	deep := testutil.ONNXModel(t, deepGraph)
 	noGraph, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, ProducerName: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -212,8 +148,8 @@ func TestScanONNX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := info.inputs[0].GetType().GetTensorType().GetShape().GetDim(); len(d) != 2 || d[1].GetDimValue() != 2 || d[0].GetDimParam() != "n" {
-		t.Errorf("input x:0 dims %v, want [n 2]", d)
+	if d := info.inputs[0].GetType().GetTensorType().GetShape().GetDim(); len(d) != 2 || d[1].GetDimValue() != 2 || d[0].GetDimParam() != testutil.ONNXBatchDim {
+		t.Errorf("input x:0 dims %v, want [%s 2]", d, testutil.ONNXBatchDim)
 	}
 }
 
@@ -236,9 +172,9 @@ func TestONNXImageInput(t *testing.T) {
 		{"no channel axis", one(-1, 5, 5, 5), imageShape{}, "no channel axis of 1 or 3"},
 		{"rank 2", one(-1, 2), imageShape{}, "input x is not of rank 4"},
 		{"no inputs", onnxInfo{}, imageShape{}, "has 0 inputs, not one image"},
-		{"uint8 NCHW", onnxInfo{inputs: []*pb.ValueInfoProto{typedValueInfo("x", pb.TensorProto_UINT8, -1, 3, 8, 8)}}, imageShape{h: 8, w: 8, c: 3, chw: true, integer: true}, ""},
-		{"int64 NHWC", onnxInfo{inputs: []*pb.ValueInfoProto{typedValueInfo("x", pb.TensorProto_INT64, -1, 8, 8, 1)}}, imageShape{h: 8, w: 8, c: 1, integer: true}, ""},
-		{"double", onnxInfo{inputs: []*pb.ValueInfoProto{typedValueInfo("x", pb.TensorProto_DOUBLE, -1, 8, 8, 1)}}, imageShape{h: 8, w: 8, c: 1}, ""},
+		{"uint8 NCHW", onnxInfo{inputs: []*pb.ValueInfoProto{testutil.ONNXValueInfo("x", pb.TensorProto_UINT8, -1, 3, 8, 8)}}, imageShape{h: 8, w: 8, c: 3, chw: true, integer: true}, ""},
+		{"int64 NHWC", onnxInfo{inputs: []*pb.ValueInfoProto{testutil.ONNXValueInfo("x", pb.TensorProto_INT64, -1, 8, 8, 1)}}, imageShape{h: 8, w: 8, c: 1, integer: true}, ""},
+		{"double", onnxInfo{inputs: []*pb.ValueInfoProto{testutil.ONNXValueInfo("x", pb.TensorProto_DOUBLE, -1, 8, 8, 1)}}, imageShape{h: 8, w: 8, c: 1}, ""},
 		{"two inputs", onnxInfo{inputs: []*pb.ValueInfoProto{testValueInfo("a", 1, 3, 2, 2), testValueInfo("b", 1)}}, imageShape{}, "has 2 inputs"},
 	}
 	for _, tc := range tests {
@@ -292,7 +228,7 @@ func TestArchiveImageInputONNX(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := archiveImageInput(bytes.NewReader(tarGz(t, tc.names, tc.files)), tc.env)
+			got, err := archiveImageInput(bytes.NewReader(testutil.TarGz(t, tc.names, tc.files)), tc.env)
 			if got != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("archiveImageInput = %+v, %v; want %+v, error %q", got, err, tc.want, tc.wantErr)
 			}
@@ -333,7 +269,7 @@ func TestImageJSONChannelsFirst(t *testing.T) {
 func TestPackONNX(t *testing.T) {
 	root := t.TempDir()
 	means := channelMeans(t, 3, 4, 4, "weights/w.bin")
-	writeFiles(t, root, map[string][]byte{
+	testutil.WriteTree(t, root, map[string][]byte{
 		"file/net.onnx":            means,
 		"file/weights/w.bin":       float32LE(1, 2, 3),
 		"file/unrelated.txt":       []byte("not packed"),
@@ -345,8 +281,8 @@ func TestPackONNX(t *testing.T) {
 		"corrupt/model.onnx":       []byte("\x3a\x05abc"),
 		"missing/model.onnx":       means,
 		"escape/model.onnx":        channelMeans(t, 3, 4, 4, "../w.bin"),
-		"tgz/onnx.tar.gz":          tarGz(t, []string{"m/1/model.onnx"}, map[string][]byte{"m/1/model.onnx": means}),
-		"tgz/savedmodel.tar.gz":    tarGz(t, []string{"1/saved_model.pb", "1/x.onnx"}, map[string][]byte{"1/saved_model.pb": nil, "1/x.onnx": means}),
+		"tgz/onnx.tar.gz":          testutil.TarGz(t, []string{"m/1/model.onnx"}, map[string][]byte{"m/1/model.onnx": means}),
+		"tgz/savedmodel.tar.gz":    testutil.TarGz(t, []string{"1/saved_model.pb", "1/x.onnx"}, map[string][]byte{"1/saved_model.pb": nil, "1/x.onnx": means}),
 		"tgz/neither.tar.gz":       []byte("not gzip"),
 		"empty/readme.txt":         nil,
 		"versions/mlp/1/readme.md": nil,
@@ -430,7 +366,7 @@ func TestPackONNX(t *testing.T) {
 // the model's 400 as a ModelError.
 func TestDeployInvokeONNX(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string][]byte{
+	testutil.WriteTree(t, dir, map[string][]byte{
 		"net.onnx":      channelMeans(t, 3, 8, 8, "weights/w.bin"),
 		"weights/w.bin": float32LE(1, 2, 3),
 		"other.onnx":    channelMeans(t, 3, 8, 8, ""), // not packed: deploy takes the file it is given
@@ -446,7 +382,7 @@ func TestDeployInvokeONNX(t *testing.T) {
 		t.Fatal(err)
 	}
 	imgPath := filepath.Join(dir, "solid.png")
-	writeFiles(t, dir, map[string][]byte{"solid.png": buf.Bytes(), "bad.json": []byte(`{"inputs": {"pixels": [[1]]}}`)})
+	testutil.WriteTree(t, dir, map[string][]byte{"solid.png": buf.Bytes(), "bad.json": []byte(`{"inputs": {"pixels": [[1]]}}`)})
 
 	s := startServer(t)
 	out, errOut, rc := s.run(t, "deploy", filepath.Join(dir, "net.onnx"), "--name", "means")
@@ -480,7 +416,7 @@ func TestDeployInvokeONNX(t *testing.T) {
 
 	// A model of any image size: 224x224 is sent, channels first, with a
 	// note, unless --size says otherwise.
-	writeFiles(t, filepath.Join(dir, "anysize"), map[string][]byte{"model.onnx": channelMeans(t, 3, -1, -1, "weights/w.bin"), "weights/w.bin": float32LE(1, 2, 3)})
+	testutil.WriteTree(t, filepath.Join(dir, "anysize"), map[string][]byte{"model.onnx": channelMeans(t, 3, -1, -1, "weights/w.bin"), "weights/w.bin": float32LE(1, 2, 3)})
 	if out, errOut, rc := s.run(t, "deploy", filepath.Join(dir, "anysize"), "--name", "anysize"); rc != 0 {
 		t.Fatalf("deploy anysize rc %d\nstdout:\n%s\nstderr:\n%s", rc, out, errOut)
 	}
@@ -503,9 +439,9 @@ func TestDeployInvokeONNX(t *testing.T) {
 	}
 
 	// A model of uint8 pixels gets whole numbers in 0-255.
-	pixels := testModel(t, &pb.GraphProto{
+	pixels := testutil.ONNXModel(t, &pb.GraphProto{
 		Name:   "pixels",
-		Input:  []*pb.ValueInfoProto{typedValueInfo("pixels", pb.TensorProto_UINT8, -1, 3, 6, 6)},
+		Input:  []*pb.ValueInfoProto{testutil.ONNXValueInfo("pixels", pb.TensorProto_UINT8, -1, 3, 6, 6)},
 		Output: []*pb.ValueInfoProto{testValueInfo("mean", -1, 3, 1, 1)},
 		Node: []*pb.NodeProto{
 			{OpType: "Cast", Input: []string{"pixels"}, Output: []string{"f"}, Name: "cast",
@@ -513,7 +449,7 @@ func TestDeployInvokeONNX(t *testing.T) {
 			{OpType: "GlobalAveragePool", Input: []string{"f"}, Output: []string{"mean"}, Name: "pool"},
 		},
 	})
-	writeFiles(t, filepath.Join(dir, "uint8"), map[string][]byte{"pixels.onnx": pixels})
+	testutil.WriteTree(t, filepath.Join(dir, "uint8"), map[string][]byte{"pixels.onnx": pixels})
 	if out, errOut, rc := s.run(t, "deploy", filepath.Join(dir, "uint8", "pixels.onnx"), "--name", "pixels"); rc != 0 {
 		t.Fatalf("deploy pixels rc %d\nstdout:\n%s\nstderr:\n%s", rc, out, errOut)
 	}
@@ -533,7 +469,7 @@ func TestDeployInvokeONNX(t *testing.T) {
 
 	// A folder of two models with none called model.onnx is refused
 	// before anything is uploaded.
-	writeFiles(t, filepath.Join(dir, "two"), map[string][]byte{"a.onnx": channelMeans(t, 3, 8, 8, ""), "b.onnx": channelMeans(t, 3, 8, 8, "")})
+	testutil.WriteTree(t, filepath.Join(dir, "two"), map[string][]byte{"a.onnx": channelMeans(t, 3, 8, 8, ""), "b.onnx": channelMeans(t, 3, 8, 8, "")})
 	out, errOut, rc = s.run(t, "deploy", filepath.Join(dir, "two"), "--name", "two")
 	if rc != exitUsage || !strings.Contains(errOut, "none is called model.onnx") || strings.Contains(errOut, "uploading") {
 		t.Errorf("deploy of two models: rc %d stdout %q stderr %q, want rc %d naming model.onnx", rc, out, errOut, exitUsage)
@@ -544,13 +480,13 @@ func TestDeployInvokeONNX(t *testing.T) {
 // no model: the error says that a SavedModel or an ONNX model would do.
 func TestLoadModelNeither(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string][]byte{"code/inference.py": []byte("#")})
+	testutil.WriteTree(t, dir, map[string][]byte{"code/inference.py": []byte("#")})
 	_, err := loadModel(context.Background(), dir, engine.Options{})
 	if !errors.Is(err, engine.ErrInvalidModel) || !strings.Contains(err.Error(), "no saved_model.pb or .onnx file under "+dir) {
 		t.Errorf("loadModel(%s) = %v, want ErrInvalidModel naming both formats", dir, err)
 	}
 	// A broken SavedModel keeps the engine's own error.
-	writeFiles(t, dir, map[string][]byte{"1/saved_model.pb": []byte("not a protobuf")})
+	testutil.WriteTree(t, dir, map[string][]byte{"1/saved_model.pb": []byte("not a protobuf")})
 	if _, err := loadModel(context.Background(), dir, engine.Options{}); err == nil || strings.Contains(err.Error(), ".onnx") {
 		t.Errorf("loadModel of a broken SavedModel = %v, want the engine's error", err)
 	}

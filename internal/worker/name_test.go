@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"inferd/internal/testutil"
 	"path/filepath"
 	"testing"
 )
@@ -24,7 +25,7 @@ func TestContainerName(t *testing.T) {
 }
 
 func TestDefaultName(t *testing.T) {
-	onnxModel := onnxBytes(t, onnxUnary{"Neg", "x", "y", 1})
+	onnxModel := testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Neg", In: "x", Out: "y", Rank: 1})
 	tests := []struct {
 		name  string
 		files map[string][]byte
@@ -40,7 +41,7 @@ func TestDefaultName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "ml-model")
-			writeTree(t, root, tt.files)
+			testutil.WriteTree(t, root, tt.files)
 			got, err := DefaultName(root, tt.env)
 			if got != tt.want || (err != nil) != (tt.want == "") {
 				t.Errorf("DefaultName = %q, %v; want %q", got, err, tt.want)

@@ -1,125 +1,35 @@
 package worker
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
-
-	"google.golang.org/protobuf/proto"
 
 	"inferd/internal/artifact"
 	"inferd/internal/engine"
 	"inferd/internal/onnx"
-	"inferd/internal/onnx/pb"
 	"inferd/internal/testutil"
 )
 
-// onnxUnary is one unary node of a test ONNX model: op reads the graph
-// input in (a float tensor whose first dimension is the batch) and writes
-// the graph output out.
-type onnxUnary struct {
-	op, in, out string
-	dims        int // rank of in and out, at least 1
-}
-
-// onnxBytes returns the bytes of an opset-17 ONNX model made of nodes,
-// using only ops the importer has converted since it first landed.
-func onnxBytes(t testing.TB, nodes ...onnxUnary) []byte {
-	t.Helper()
-	vi := func(name string, rank int) *pb.ValueInfoProto {
-		shape := &pb.TensorShapeProto{}
-		for i := range rank {
-			d := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}
-			if i == 0 {
-				d = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}}
-			}
-			shape.Dim = append(shape.Dim, d)
-		}
-		return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-			TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: shape}}}}
-	}
-	g := &pb.GraphProto{Name: "test"}
-	for i, n := range nodes {
-		g.Node = append(g.Node, &pb.NodeProto{OpType: n.op, Input: []string{n.in}, Output: []string{n.out}, Name: n.op + string(rune('a'+i))})
-		g.Input = append(g.Input, vi(n.in, n.dims))
-		g.Output = append(g.Output, vi(n.out, n.dims))
-	}
-	b, err := proto.Marshal(&pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 17}}, Graph: g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// writeTree writes files (slash-separated paths under root) with their
-// bodies.
-func writeTree(t testing.TB, root string, files map[string][]byte) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// writeTarGz writes files into a gzipped tar archive at path, with
-// relative member names as Python's tarfile writes them.
+// writeTarGz writes files into a gzipped tar archive at path.
 func writeTarGz(t testing.TB, path string, files map[string][]byte) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
+	if err := os.WriteFile(path, testutil.TarGz(t, nil, files), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	zw := gzip.NewWriter(f)
-	tw := tar.NewWriter(zw)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range []interface{ Close() error }{tw, zw, f} {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// jsonEqual reports whether two JSON documents hold the same values.
-func jsonEqual(t testing.TB, got, want string) bool {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		return false
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad want %q: %v", want, err)
-	}
-	return reflect.DeepEqual(g, w)
 }
 
 // TestRunServesONNX serves ONNX models laid out as model data is, over
 // the container contract and the TF Serving REST API, with input and
 // output names holding ':', '.' and '/'.
 func TestRunServesONNX(t *testing.T) {
-	multi := onnxBytes(t, onnxUnary{"Relu", "x:0", "y/relu", 2}, onnxUnary{"Neg", "b.in", "neg.out", 1})
-	single := onnxBytes(t, onnxUnary{"Abs", "pixels", "abs", 2})
-	negate := onnxBytes(t, onnxUnary{"Neg", "pixels", "abs", 2})
+	multi := testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Relu", In: "x:0", Out: "y/relu", Rank: 2}, testutil.ONNXUnary{Op: "Neg", In: "b.in", Out: "neg.out", Rank: 1})
+	single := testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Abs", In: "pixels", Out: "abs", Rank: 2})
+	negate := testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Neg", In: "pixels", Out: "abs", Rank: 2})
 	type call struct {
 		name, path, ctype, attrs, body string
 		status                         int
@@ -206,7 +116,7 @@ func TestRunServesONNX(t *testing.T) {
 			// t.TempDir's name is numeric, which a model directory's
 			// name must not be here.
 			root := filepath.Join(t.TempDir(), "ml-model")
-			writeTree(t, root, tt.files)
+			testutil.WriteTree(t, root, tt.files)
 			sock := socketPath(t)
 			w := startWorker(t, Config{ModelDir: root, Socket: sock, Getenv: func(k string) string {
 				if k == EnvDefaultModelName {
@@ -239,7 +149,7 @@ func TestRunServesONNX(t *testing.T) {
 					if code != tc.status {
 						t.Fatalf("status %d, want %d: %s", code, tc.status, body)
 					}
-					if tc.status == 200 && !jsonEqual(t, body, tc.want) || tc.status != 200 && !strings.Contains(body, tc.want) {
+					if tc.status == 200 && !testutil.SameJSON(t, body, tc.want) || tc.status != 200 && !strings.Contains(body, tc.want) {
 						t.Errorf("got %s, want %s", body, tc.want)
 					}
 				})
@@ -259,7 +169,7 @@ func itoa(v int64) string {
 func TestRunONNXArtifact(t *testing.T) {
 	src := t.TempDir()
 	tarball := filepath.Join(src, "model.tar.gz")
-	writeTarGz(t, tarball, map[string][]byte{"model.onnx": onnxBytes(t, onnxUnary{"Relu", "input_1", "dense", 2})})
+	writeTarGz(t, tarball, map[string][]byte{"model.onnx": testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Relu", In: "input_1", Out: "dense", Rank: 2})})
 	cache, err := artifact.New(artifact.Config{Dir: filepath.Join(t.TempDir(), "cache")})
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +184,7 @@ func TestRunONNXArtifact(t *testing.T) {
 		t.Fatalf("readiness line %q, want READY", w.ready)
 	}
 	code, body := post(t, unixClient(sock), "/invocations", "application/json", "", `{"instances": [[-0.25, 0.75]]}`)
-	if want := `{"predictions": [[0, 0.75]]}`; code != 200 || !jsonEqual(t, body, want) {
+	if want := `{"predictions": [[0, 0.75]]}`; code != 200 || !testutil.SameJSON(t, body, want) {
 		t.Errorf("got %d %s, want 200 %s", code, body, want)
 	}
 }
@@ -284,7 +194,7 @@ func TestRunONNXArtifact(t *testing.T) {
 func TestRunPrefersSavedModel(t *testing.T) {
 	root := t.TempDir()
 	src := testutil.Fixture(t, "tfserving/saved_model_half_plus_two_cpu")
-	files := map[string][]byte{"model.onnx": onnxBytes(t, onnxUnary{"Neg", "x", "y", 1})}
+	files := map[string][]byte{"model.onnx": testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Neg", In: "x", Out: "y", Rank: 1})}
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -297,14 +207,14 @@ func TestRunPrefersSavedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeTree(t, root, files)
+	testutil.WriteTree(t, root, files)
 	sock := socketPath(t)
 	w := startWorker(t, Config{ModelDir: root, Socket: sock})
 	if w.ready != "READY" {
 		t.Fatalf("readiness line %q, want READY", w.ready)
 	}
 	code, body := post(t, unixClient(sock), "/v1/models/half_plus_two:predict", "application/json", "", `{"instances": [1.0, 3.0]}`)
-	if want := `{"predictions": [2.5, 3.5]}`; code != 200 || !jsonEqual(t, body, want) {
+	if want := `{"predictions": [2.5, 3.5]}`; code != 200 || !testutil.SameJSON(t, body, want) {
 		t.Errorf("got %d %s, want 200 %s", code, body, want)
 	}
 }
@@ -317,14 +227,14 @@ func TestRunONNXStartErrors(t *testing.T) {
 		files map[string][]byte
 		want  string
 	}{
-		{"unsupported op", map[string][]byte{"model.onnx": onnxBytes(t, onnxUnary{"NoSuchOpForInferd", "x", "y", 1})}, "NoSuchOpForInferd"},
+		{"unsupported op", map[string][]byte{"model.onnx": testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "NoSuchOpForInferd", In: "x", Out: "y", Rank: 1})}, "NoSuchOpForInferd"},
 		{"not ONNX", map[string][]byte{"model.onnx": []byte("\xff\xff\xff not protobuf")}, "not an ONNX model"},
-		{"ambiguous", map[string][]byte{"a.onnx": onnxBytes(t, onnxUnary{"Neg", "x", "y", 1}), "b.onnx": onnxBytes(t, onnxUnary{"Neg", "x", "y", 1})}, "model.onnx"},
+		{"ambiguous", map[string][]byte{"a.onnx": testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Neg", In: "x", Out: "y", Rank: 1}), "b.onnx": testutil.ONNXUnaryModel(t, testutil.ONNXUnary{Op: "Neg", In: "x", Out: "y", Rank: 1})}, "model.onnx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			writeTree(t, root, tt.files)
+			testutil.WriteTree(t, root, tt.files)
 			w := startWorker(t, Config{ModelDir: root, Socket: socketPath(t)})
 			if !strings.HasPrefix(w.ready, "ERROR ") || !strings.Contains(w.ready, tt.want) {
 				t.Errorf("readiness line %q, want an ERROR naming %q", w.ready, tt.want)
@@ -378,7 +288,7 @@ func TestRunServesConvertedCNN(t *testing.T) {
 				t.Fatal(err)
 			}
 			root := filepath.Join(t.TempDir(), "ml-model")
-			writeTree(t, root, map[string][]byte{"cnn/1/model.onnx": data})
+			testutil.WriteTree(t, root, map[string][]byte{"cnn/1/model.onnx": data})
 			req := imageRequest(2, tt.h, tt.w, tt.c)
 			answers := map[string]string{}
 			for kind, dir := range map[string]string{"onnx": root, "savedmodel": sm} {
@@ -393,7 +303,7 @@ func TestRunServesConvertedCNN(t *testing.T) {
 				}
 				answers[kind] = body
 			}
-			got, want := numbers(t, answers["onnx"]), numbers(t, answers["savedmodel"])
+			got, want := testutil.JSONNumbers(t, answers["onnx"]), testutil.JSONNumbers(t, answers["savedmodel"])
 			if len(got) != len(want) || len(got) == 0 {
 				t.Fatalf("ONNX answered %d numbers, the SavedModel %d", len(got), len(want))
 			}
@@ -440,32 +350,4 @@ func imageRequest(n, h, w, c int) string {
 	}
 	b.WriteString(`]}`)
 	return b.String()
-}
-
-// numbers returns every number of a JSON document, in document order
-// (object members sorted by key).
-func numbers(t testing.TB, doc string) []float64 {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(doc), &v); err != nil {
-		t.Fatalf("%.200q: %v", doc, err)
-	}
-	var out []float64
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case float64:
-			out = append(out, v)
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for _, k := range slices.Sorted(maps.Keys(v)) {
-				walk(v[k])
-			}
-		}
-	}
-	walk(v)
-	return out
 }
