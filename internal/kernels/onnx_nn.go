@@ -221,16 +221,49 @@ func nnConv[T nnConvF](ctx context.Context, x []T, batch, c int, w []T, m, group
 				}
 			}
 		}
-		if bias != nil {
-			for mo := 0; mo < m; mo++ {
-				dst := out[(b*m+mo)*outN:][:outN]
-				for p := range dst {
-					dst[p] += bias[mo]
-				}
-			}
-		}
+		nnAddBias(out, bias, b, m, outN)
 	}
 	return nil
+}
+
+// nnConvInputs checks the inputs of a Conv or ConvTranspose: x of a float
+// dtype, and the weights w and the optional bias (input 2, nil when
+// absent) of x's dtype.
+func nnConvInputs(n Node, in []*tensor.Tensor, absent onnxAbsent) (x, w, bias *tensor.Tensor, err error) {
+	if err := checkInputs(n, in, 2); err != nil {
+		return nil, nil, nil, err
+	}
+	x, w, bias = in[0], in[1], absent.input(in, 2)
+	if err := checkDType(n, "input", x, floatTypes...); err != nil {
+		return nil, nil, nil, err
+	}
+	if w.DType() != x.DType() || (bias != nil && bias.DType() != x.DType()) {
+		return nil, nil, nil, n.Errorf(ErrInvalidArgument, "weights %v and bias must have the input's dtype %v", w.DType(), x.DType())
+	}
+	return x, w, bias, nil
+}
+
+// nnBiasOf is bias's values, or nil when bias is absent.
+func nnBiasOf[T any](bias *tensor.Tensor) []T {
+	if bias == nil {
+		return nil
+	}
+	return Slice[T](bias)
+}
+
+// nnAddBias adds bias[mo] to every element of channel mo of image b of
+// out, which holds m channels of outN elements per image; a nil bias adds
+// nothing.
+func nnAddBias[T Real](out, bias []T, b, m, outN int) {
+	if bias == nil {
+		return
+	}
+	for mo := 0; mo < m; mo++ {
+		dst := out[(b*m+mo)*outN:][:outN]
+		for p := range dst {
+			dst[p] += bias[mo]
+		}
+	}
 }
 
 // nnAnyBias converts a bias of a type parameter known to be []E.
@@ -275,14 +308,7 @@ func nnConvGemm[T Float](ctx context.Context, x []T, batch, c int, w []T, m, gro
 				gemm(ctx, mg, nc, kdim, mat[T]{data: w[gi*mg*kdim:], ld: kdim}, mat[T]{data: col, ld: nc}, dst, outN)
 			}
 		}
-		if bias != nil {
-			for mo := 0; mo < m; mo++ {
-				dst := out[(b*m+mo)*outN:][:outN]
-				for p := range dst {
-					dst[p] += bias[mo]
-				}
-			}
-		}
+		nnAddBias(out, bias, b, m, outN)
 	}
 	return nil
 }
@@ -318,15 +344,9 @@ func nnBuildConv(n Node) (Kernel, error) {
 	group := int(attrInt(n, "group", 1))
 	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkInputs(n, in, 2); err != nil {
+		x, w, bias, err := nnConvInputs(n, in, absent)
+		if err != nil {
 			return nil, err
-		}
-		x, w, bias := in[0], in[1], absent.input(in, 2)
-		if err := checkDType(n, "input", x, floatTypes...); err != nil {
-			return nil, err
-		}
-		if w.DType() != x.DType() || (bias != nil && bias.DType() != x.DType()) {
-			return nil, n.Errorf(ErrInvalidArgument, "weights %v and bias must have the input's dtype %v", w.DType(), x.DType())
 		}
 		xs, ws := x.Shape(), w.Shape()
 		g, err := nnConvShapes(n, xs, ws, group, false)
@@ -338,17 +358,9 @@ func nnBuildConv(n Node) (Kernel, error) {
 		}
 		out := Alloc(ctx, x.DType(), append(tensor.Shape{xs[0], ws[0]}, g.out...))
 		if x.DType() == tensor.Float32 {
-			var b []float32
-			if bias != nil {
-				b = bias.Float32s()
-			}
-			err = nnConv(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), ws[0], group, g, b, out.Float32s(), nnColBudget)
+			err = nnConv(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), ws[0], group, g, nnBiasOf[float32](bias), out.Float32s(), nnColBudget)
 		} else {
-			var b []float64
-			if bias != nil {
-				b = bias.Float64s()
-			}
-			err = nnConv(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), ws[0], group, g, b, out.Float64s(), nnColBudget)
+			err = nnConv(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), ws[0], group, g, nnBiasOf[float64](bias), out.Float64s(), nnColBudget)
 		}
 		if err != nil {
 			return nil, err
@@ -492,14 +504,7 @@ func nnConvTranspose[T Float](ctx context.Context, x []T, batch, c int, w []T, m
 				}
 			}
 		}
-		if bias != nil {
-			for mo := 0; mo < m; mo++ {
-				dst := out[(b*m+mo)*outN:][:outN]
-				for p := range dst {
-					dst[p] += bias[mo]
-				}
-			}
-		}
+		nnAddBias(out, bias, b, m, outN)
 	}
 	return nil
 }
@@ -508,15 +513,9 @@ func nnBuildConvTranspose(n Node) (Kernel, error) {
 	group := int(attrInt(n, "group", 1))
 	absent := onnxAbsentOf(n)
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkInputs(n, in, 2); err != nil {
+		x, w, bias, err := nnConvInputs(n, in, absent)
+		if err != nil {
 			return nil, err
-		}
-		x, w, bias := in[0], in[1], absent.input(in, 2)
-		if err := checkDType(n, "input", x, floatTypes...); err != nil {
-			return nil, err
-		}
-		if w.DType() != x.DType() || (bias != nil && bias.DType() != x.DType()) {
-			return nil, n.Errorf(ErrInvalidArgument, "weights %v and bias must have the input's dtype %v", w.DType(), x.DType())
 		}
 		xs, ws := x.Shape(), w.Shape()
 		if len(xs) < 3 || len(ws) != len(xs) || group < 1 || xs[1] != ws[0] || ws[0]%group != 0 {
@@ -532,17 +531,9 @@ func nnBuildConvTranspose(n Node) (Kernel, error) {
 		}
 		out := Alloc(ctx, x.DType(), append(tensor.Shape{xs[0], m}, g.out...))
 		if x.DType() == tensor.Float32 {
-			var b []float32
-			if bias != nil {
-				b = bias.Float32s()
-			}
-			err = nnConvTranspose(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), m, group, g, b, out.Float32s(), nnColBudget)
+			err = nnConvTranspose(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), m, group, g, nnBiasOf[float32](bias), out.Float32s(), nnColBudget)
 		} else {
-			var b []float64
-			if bias != nil {
-				b = bias.Float64s()
-			}
-			err = nnConvTranspose(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), m, group, g, b, out.Float64s(), nnColBudget)
+			err = nnConvTranspose(ctx, x.Float64s(), xs[0], xs[1], w.Float64s(), m, group, g, nnBiasOf[float64](bias), out.Float64s(), nnColBudget)
 		}
 		if err != nil {
 			return nil, err
