@@ -73,6 +73,7 @@ func answer(ctx context.Context, pools *scratchPools, method Method, body []byte
 	var (
 		model Runner
 		sig   engine.Signature
+		pool  *scratchPool
 	)
 	req, err := codec.DecodePredict(body, func(name string) ([]codec.Input, error) {
 		m, err := lookup()
@@ -84,16 +85,15 @@ func answer(ctx context.Context, pools *scratchPools, method Method, body []byte
 			return nil, err
 		}
 		model, sig = m, s
-		in := make([]codec.Input, len(s.Inputs))
-		for i, spec := range s.Inputs {
-			in[i] = codec.Input{Name: spec.Name, DType: spec.DType}
+		if pool = pools.pool(m, s); pool != nil {
+			return pool.inputs, nil
 		}
-		return in, nil
+		return codecInputs(s), nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if sc = pools.get(model, sig.Name); sc == nil {
+	if sc = pool.get(); sc == nil {
 		outputs, err := run(ctx, model, sig.Name, req.Inputs)
 		if err != nil {
 			return nil, nil, err
@@ -155,7 +155,7 @@ func examples(ctx context.Context, pools *scratchPools, method Method, body []by
 	}
 	inputs := map[string]*tensor.Tensor{sig.Inputs[0].Name: req.Tensor()}
 	var outputs map[string]*tensor.Tensor
-	if sc := pools.get(m, sig.Name); sc != nil {
+	if sc := pools.pool(m, sig).get(); sc != nil {
 		defer sc.put()
 		err = runInto(ctx, m.(intoRunner), sig.Name, inputs, &sc.outs)
 		outputs = sc.outs.Map()

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 
+	"inferd/internal/codec"
 	"inferd/internal/engine"
 	"inferd/internal/tensor"
 )
@@ -31,9 +32,18 @@ const maxPooledBytes = 4 << 20
 // that request from get until put, which comes after the response is
 // written, so that no tensor or byte of it is ever seen by two requests.
 type scratch struct {
-	pool *sync.Pool
+	pool *scratchPool
 	outs engine.Outputs
 	buf  []byte
+}
+
+// scratchPool holds the scratches of one model and signature, and what
+// else a request to them can share.
+type scratchPool struct {
+	pool sync.Pool // *scratch
+	// inputs are the signature's inputs as codec.DecodePredict takes
+	// them; it copies them, so every request shares these.
+	inputs []codec.Input
 }
 
 // scratchKey names a pool: outputs are reused only by runs of the same
@@ -45,41 +55,59 @@ type scratchKey struct {
 
 // scratchPools holds a pool of scratches per model and signature. Its zero
 // value is ready to use. The pools live as long as the server: there is
-// one per signature a request has run, of a model the server keeps.
+// one per signature a request has named, of a model the server keeps.
 type scratchPools struct {
 	mu    sync.RWMutex
-	pools map[scratchKey]*sync.Pool
+	pools map[scratchKey]*scratchPool
 }
 
-// get returns a scratch for a run of signature on m, or nil when m cannot
-// run into reused outputs (it is no intoRunner, or its type cannot key a
+// pool returns the pool for runs of sig on m, or nil when m cannot run
+// into reused outputs (it is no intoRunner, or its type cannot key a
 // map). A nil p has no pools and returns nil.
-func (p *scratchPools) get(m Runner, signature string) *scratch {
+func (p *scratchPools) pool(m Runner, sig engine.Signature) *scratchPool {
 	if p == nil {
 		return nil
 	}
 	if _, ok := m.(intoRunner); !ok || !reflect.TypeOf(m).Comparable() {
 		return nil
 	}
-	key := scratchKey{m, signature}
+	key := scratchKey{m, sig.Name}
 	p.mu.RLock()
-	pool := p.pools[key]
+	sp := p.pools[key]
 	p.mu.RUnlock()
-	if pool == nil {
-		p.mu.Lock()
-		if pool = p.pools[key]; pool == nil {
-			if p.pools == nil {
-				p.pools = map[scratchKey]*sync.Pool{}
-			}
-			pool = &sync.Pool{}
-			p.pools[key] = pool
-		}
-		p.mu.Unlock()
+	if sp != nil {
+		return sp
 	}
-	if sc, ok := pool.Get().(*scratch); ok {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sp = p.pools[key]; sp == nil {
+		if p.pools == nil {
+			p.pools = map[scratchKey]*scratchPool{}
+		}
+		sp = &scratchPool{inputs: codecInputs(sig)}
+		p.pools[key] = sp
+	}
+	return sp
+}
+
+// get returns a scratch of the pool. A nil p returns nil.
+func (p *scratchPool) get() *scratch {
+	if p == nil {
+		return nil
+	}
+	if sc, ok := p.pool.Get().(*scratch); ok {
 		return sc
 	}
-	return &scratch{pool: pool}
+	return &scratch{pool: p}
+}
+
+// codecInputs lists sig's inputs as codec.DecodePredict takes them.
+func codecInputs(sig engine.Signature) []codec.Input {
+	in := make([]codec.Input, len(sig.Inputs))
+	for i, spec := range sig.Inputs {
+		in[i] = codec.Input{Name: spec.Name, DType: spec.DType}
+	}
+	return in
 }
 
 // put gives sc back to its pool, less what is over maxPooledBytes. A nil
@@ -89,7 +117,7 @@ func (sc *scratch) put() {
 		return
 	}
 	sc.trim()
-	sc.pool.Put(sc)
+	sc.pool.pool.Put(sc)
 }
 
 // trim drops the buffer and the outputs when they are over

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +195,8 @@ func TestScratchTrim(t *testing.T) {
 	var pools scratchPools
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sc := pools.get(m, "serving_default")
+			sig, _ := m.Signature("serving_default")
+			sc := pools.pool(m, sig).get()
 			if sc == nil {
 				t.Fatal("no scratch for an *engine.Model")
 			}
@@ -240,19 +243,25 @@ func TestScratchPoolsGet(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sc := tc.pools.get(tc.model, "serving_default")
+			sig, _ := m.Signature("serving_default")
+			sc := tc.pools.pool(tc.model, sig).get()
 			if got := sc != nil; got != tc.want {
 				t.Errorf("get gave a scratch: %v, want %v", got, tc.want)
 			}
 			sc.put()
 		})
 	}
-	a, b := pools.get(m, "serving_default"), pools.get(m, "regress_x_to_y")
-	if a.pool == b.pool {
+	def, _ := m.Signature("serving_default")
+	reg, _ := m.Signature("regress_x_to_y")
+	a, b := pools.pool(m, def), pools.pool(m, reg)
+	if a == b {
 		t.Error("two signatures share a pool")
 	}
-	if c := pools.get(m, "serving_default"); c.pool != a.pool {
+	if c := pools.pool(m, def); c != a {
 		t.Error("one signature has two pools")
+	}
+	if want := []codec.Input{{Name: "x", DType: tensor.Float32}}; !slices.Equal(a.inputs, want) {
+		t.Errorf("pool inputs = %v, want %v", a.inputs, want)
 	}
 }
 
@@ -369,5 +378,11 @@ func TestLogLevels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCustomAttributesKey(t *testing.T) {
+	if want := textproto.CanonicalMIMEHeaderKey(CustomAttributesHeader); customAttributesKey != want {
+		t.Errorf("customAttributesKey = %q, want %q", customAttributesKey, want)
 	}
 }

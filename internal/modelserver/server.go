@@ -35,6 +35,10 @@ var _ Model = (*engine.Model)(nil)
 // tfs-model-version and tfs-method.
 const CustomAttributesHeader = "X-Amzn-SageMaker-Custom-Attributes"
 
+// customAttributesKey is CustomAttributesHeader as http.Header keys it;
+// looked up by it, the header needs no canonical key made per request.
+const customAttributesKey = "X-Amzn-Sagemaker-Custom-Attributes"
+
 // DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is 0;
 // SageMaker's own limit (6 MB) is far below it.
 const DefaultMaxBodyBytes = 64 << 20
@@ -233,7 +237,7 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	header := r.Header.Get(CustomAttributesHeader)
+	header := r.Header.Get(customAttributesKey)
 	release, err := runTestHooks(r.Context(), header)
 	if err != nil {
 		return errorResponse(err)
