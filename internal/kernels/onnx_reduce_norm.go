@@ -212,6 +212,20 @@ func rdBuildLayerNorm(n Node) (Kernel, error) {
 	}), nil
 }
 
+// rdMeanVar returns the mean of row and its population variance (the mean
+// squared deviation from that mean), in float64.
+func rdMeanVar[T Float](row []T) (mean, variance float64) {
+	for _, e := range row {
+		mean += float64(e)
+	}
+	mean /= float64(len(row))
+	for _, e := range row {
+		d := float64(e) - mean
+		variance += d * d
+	}
+	return mean, variance / float64(len(row))
+}
+
 // rdLayerNormRows normalizes each row of cnt elements of x into y,
 // recording its mean and inverse standard deviation.
 func rdLayerNormRows[T Float](ctx context.Context, x, y []T, cnt int, scale, bias []float64, eps float64, mean, inv []float64) {
@@ -224,17 +238,7 @@ func rdLayerNormRows[T Float](ctx context.Context, x, y []T, cnt int, scale, bia
 func rdLayerNormRange[T Float](x, y []T, cnt int, scale, bias []float64, eps float64, mean, inv []float64, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		row, dst := x[i*cnt:(i+1)*cnt], y[i*cnt:(i+1)*cnt]
-		m := 0.0
-		for _, e := range row {
-			m += float64(e)
-		}
-		m /= float64(cnt)
-		va := 0.0
-		for _, e := range row {
-			d := float64(e) - m
-			va += d * d
-		}
-		va /= float64(cnt)
+		m, va := rdMeanVar(row)
 		is := 1 / math.Sqrt(va+eps)
 		mean[i], inv[i] = m, is
 		for j, e := range row {
@@ -441,17 +445,7 @@ func rdInstanceRows[T Float](ctx context.Context, x, y []T, rows, c, inner int, 
 	parallelFor(ctx, rows, rows*inner*4, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row, dst := x[r*inner:(r+1)*inner], y[r*inner:(r+1)*inner]
-			m := 0.0
-			for _, e := range row {
-				m += float64(e)
-			}
-			m /= float64(inner)
-			va := 0.0
-			for _, e := range row {
-				d := float64(e) - m
-				va += d * d
-			}
-			va /= float64(inner)
+			m, va := rdMeanVar(row)
 			ch := r % c
 			k := scale[ch] / math.Sqrt(va+eps)
 			for j, e := range row {
