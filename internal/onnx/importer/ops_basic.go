@@ -8,18 +8,7 @@ import (
 )
 
 func init() {
-	register("Identity", func(b *builder, n *node) error {
-		p, err := b.need(n, 0)
-		if err != nil {
-			return err
-		}
-		if t, ok := b.constIn(n, 0); ok {
-			b.outConst(n, 0, t)
-			return nil
-		}
-		b.out(n, 0, p)
-		return nil
-	})
+	register("Identity", convertIdentity)
 	register("Constant", convertConstant)
 	for onnxOp, tfOp := range map[string]string{
 		"Relu": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Exp": "Exp", "Log": "Log",
@@ -27,6 +16,20 @@ func init() {
 	} {
 		register(onnxOp, direct(tfOp, nil))
 	}
+}
+
+// convertIdentity passes input 0 through: a constant stays a constant.
+func convertIdentity(b *builder, n *node) error {
+	p, err := b.need(n, 0)
+	if err != nil {
+		return err
+	}
+	if t, ok := b.constIn(n, 0); ok {
+		b.outConst(n, 0, t)
+		return nil
+	}
+	b.out(n, 0, p)
+	return nil
 }
 
 // convertConstant binds the node's output to the value its one value

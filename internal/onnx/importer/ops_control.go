@@ -390,35 +390,34 @@ func cfSequenceMap(b *builder, n *node) error {
 // external tensor data resolves against.
 func SequenceFromProto(sp *pb.SequenceProto, dir string) (*tensor.Tensor, error) {
 	var elems []*tensor.Tensor
+	var err error
 	switch sp.GetElemType() {
 	case int32(pb.SequenceProto_TENSOR), int32(pb.SequenceProto_UNDEFINED):
-		for _, tp := range sp.GetTensorValues() {
-			t, err := TensorFromProto(tp, dir)
-			if err != nil {
-				return nil, err
-			}
-			elems = append(elems, t)
-		}
+		elems, err = fromProtos(sp.GetTensorValues(), dir, TensorFromProto)
 	case int32(pb.SequenceProto_SEQUENCE):
-		for _, s := range sp.GetSequenceValues() {
-			t, err := SequenceFromProto(s, dir)
-			if err != nil {
-				return nil, err
-			}
-			elems = append(elems, t)
-		}
+		elems, err = fromProtos(sp.GetSequenceValues(), dir, SequenceFromProto)
 	case int32(pb.SequenceProto_OPTIONAL):
-		for _, o := range sp.GetOptionalValues() {
-			t, err := OptionalFromProto(o, dir)
-			if err != nil {
-				return nil, err
-			}
-			elems = append(elems, t)
-		}
+		elems, err = fromProtos(sp.GetOptionalValues(), dir, OptionalFromProto)
 	default:
 		return nil, fmt.Errorf("%w: sequences of element type %d", engine.ErrUnsupported, sp.GetElemType())
 	}
+	if err != nil {
+		return nil, err
+	}
 	return tensor.NewSequence(elems...), nil
+}
+
+// fromProtos converts each of ps with conv, stopping at the first error.
+func fromProtos[P any](ps []P, dir string, conv func(P, string) (*tensor.Tensor, error)) ([]*tensor.Tensor, error) {
+	var out []*tensor.Tensor
+	for _, p := range ps {
+		t, err := conv(p, dir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // OptionalFromProto converts an OptionalProto into a tensor of dtype

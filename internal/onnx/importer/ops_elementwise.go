@@ -114,16 +114,7 @@ func ewVariadic(pair string) converter {
 	return func(b *builder, n *node) error {
 		switch len(n.GetInput()) {
 		case 1:
-			p, err := b.need(n, 0)
-			if err != nil {
-				return err
-			}
-			if t, ok := b.constIn(n, 0); ok {
-				b.outConst(n, 0, t)
-				return nil
-			}
-			b.out(n, 0, p)
-			return nil
+			return convertIdentity(b, n)
 		case 2:
 			return direct(pair, nil)(b, n)
 		}

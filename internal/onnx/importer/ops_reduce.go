@@ -401,8 +401,7 @@ func rdScale(t *tensor.Tensor, f float32) *tensor.Tensor {
 // rdDropout converts Dropout: outside training, when no mask is asked
 // for, its output is its input; otherwise the ONNX kernel runs it.
 func rdDropout(b *builder, n *node) error {
-	p, err := b.need(n, 0)
-	if err != nil {
+	if _, err := b.need(n, 0); err != nil {
 		return err
 	}
 	training := n.opset >= 12 && n.has(2)
@@ -412,12 +411,7 @@ func rdDropout(b *builder, n *node) error {
 	if training || len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" {
 		return kernel(b, n)
 	}
-	if t, ok := b.constIn(n, 0); ok {
-		b.outConst(n, 0, t)
-		return nil
-	}
-	b.out(n, 0, p)
-	return nil
+	return convertIdentity(b, n)
 }
 
 // rdSoftmax converts Softmax and LogSoftmax: along the last axis (-1, or
