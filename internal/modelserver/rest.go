@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 
 	"inferd/internal/codec"
@@ -15,12 +16,80 @@ import (
 	"inferd/internal/tensor"
 )
 
-// The TF Serving REST paths (http_rest_api_util.cc), matched whole and
-// case-insensitively, as RE2::FullMatch matches them.
-var (
-	inferencePath = regexp.MustCompile(`(?i)^/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(classify|regress|predict)$`)
-	statusPath    = regexp.MustCompile(`(?i)^/v1/models(?:/([^/:]+))?(?:/versions/(\d+)|/labels/([^/:]+))?(?:/(metadata))?$`)
-)
+// statusPath is TF Serving's REST path for model status and metadata
+// (http_rest_api_util.cc), matched whole and case-insensitively, as
+// RE2::FullMatch matches it. Inference paths are matched by
+// parseInferencePath.
+var statusPath = regexp.MustCompile(`(?i)^/v1/models(?:/([^/:]+))?(?:/versions/(\d+)|/labels/([^/:]+))?(?:/(metadata))?$`)
+
+// parseInferencePath matches path whole against TF Serving's inference
+// path, the regular expression
+//
+//	(?i)^/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(classify|regress|predict)$
+//
+// as RE2::FullMatch does, and returns its captures, without the
+// allocations of a regexp match. Case is folded as RE2 folds it, so that
+// "ſ" (U+017F) matches an 's' and "K" (U+212A) a 'k'.
+func parseInferencePath(path string) (name, version, label, method string, ok bool) {
+	rest, ok := foldPrefix(path, "/v1/models/")
+	if !ok {
+		return "", "", "", "", false
+	}
+	i := strings.IndexAny(rest, "/:")
+	if i <= 0 {
+		return "", "", "", "", false
+	}
+	name, rest = rest[:i], rest[i:]
+	if rest[0] == '/' {
+		if r, ok := foldPrefix(rest, "/versions/"); ok {
+			j := 0
+			for j < len(r) && r[j] >= '0' && r[j] <= '9' {
+				j++
+			}
+			version, rest = r[:j], r[j:]
+			if j == 0 {
+				return "", "", "", "", false
+			}
+		} else if r, ok := foldPrefix(rest, "/labels/"); ok {
+			j := strings.IndexAny(r, "/:")
+			if j <= 0 {
+				return "", "", "", "", false
+			}
+			label, rest = r[:j], r[j:]
+		} else {
+			return "", "", "", "", false
+		}
+	}
+	if rest == "" || rest[0] != ':' {
+		return "", "", "", "", false
+	}
+	method = rest[1:]
+	for _, m := range [...]Method{Classify, Regress, Predict} {
+		if r, ok := foldPrefix(method, string(m)); ok && r == "" {
+			return name, version, label, method, true
+		}
+	}
+	return "", "", "", "", false
+}
+
+// foldPrefix reports whether s begins with lit, a lower-case ASCII
+// string, with case folded as RE2's (?i) folds it, and returns the rest.
+func foldPrefix(s, lit string) (rest string, ok bool) {
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		switch {
+		case s != "" && (s[0] == c || 'a' <= c && c <= 'z' && s[0] == c-'a'+'A'):
+			s = s[1:]
+		case c == 's' && strings.HasPrefix(s, "\u017f"):
+			s = s[len("\u017f"):]
+		case c == 'k' && strings.HasPrefix(s, "\u212a"):
+			s = s[len("\u212a"):]
+		default:
+			return "", false
+		}
+	}
+	return s, true
+}
 
 // modelSpec names a servable as a TF Serving request does.
 type modelSpec struct {
@@ -85,15 +154,15 @@ func (s *Server) lookup(ctx context.Context, spec modelSpec) (Model, error) {
 // post answers a TF Serving REST POST (an inference request). When sc is
 // not nil, out is its buffer, to be put back once written.
 func (s *Server) post(ctx context.Context, path string, body []byte) (out []byte, sc *scratch, err error) {
-	sub := inferencePath.FindStringSubmatch(path)
-	if sub == nil {
+	name, version, label, m, ok := parseInferencePath(path)
+	if !ok {
 		return nil, nil, malformed("POST", path)
 	}
-	spec, err := parseSpec(sub[1], sub[2], sub[3])
+	spec, err := parseSpec(name, version, label)
 	if err != nil {
 		return nil, nil, err
 	}
-	method := Method(sub[4])
+	method := Method(m)
 	if !method.Valid() {
 		return nil, nil, malformed("POST", path)
 	}
