@@ -70,7 +70,10 @@ type Config struct {
 // Server is an http.Handler serving the SageMaker inference container
 // contract (GET /ping, POST /invocations) and the TF Serving REST API
 // (/v1/models/...), as the SageMaker TensorFlow Serving container does. It
-// runs requests concurrently.
+// runs requests concurrently. A model that can run into reused outputs
+// (*engine.Model) answers predict requests without allocating its outputs
+// or the response: both come from a pool per model and signature, as the
+// request bodies come from one of the server's.
 type Server struct {
 	models       map[string]Model
 	canonical    map[string]string // name -> the first name serving the same model
