@@ -386,3 +386,51 @@ func TestCustomAttributesKey(t *testing.T) {
 		t.Errorf("customAttributesKey = %q, want %q", customAttributesKey, want)
 	}
 }
+
+// TestHandlerAllocs asserts what one warm predict request through
+// ServeHTTP allocates at most, with the writer of BenchmarkHandler. The
+// server's own share is none: the floors are the codec's decoding (the
+// parsed document, the request, its input tensors) and encoding
+// (AppendPredict's writer state), which the pools cannot reach. A change
+// that brings an allocation back to the serving path fails here.
+func TestHandlerAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates and drops pooled values")
+	}
+	tests := []struct {
+		name, model, path, ctype, body string
+		floor                          float64
+	}{
+		{"half_plus_two REST", "tfserving/saved_model_half_plus_two_cpu", "/v1/models/m:predict", "",
+			`{"instances": [1.0, 2.0, 5.0]}`, 13},
+		{"half_plus_two invocations", "tfserving/saved_model_half_plus_two_cpu", "/invocations", "application/json",
+			`{"instances": [1.0, 2.0, 5.0]}`, 13},
+		{"CNN invocations", "cats_dogs_chris_sle/64x3-CNN.model", "/invocations", "application/json",
+			`{"instances": ` + gradientImage(1, 70, 70, 1, 0) + `}`, 16},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{Models: map[string]Model{"m": load(t, tc.model)}})
+			body := []byte(tc.body)
+			rd := bytes.NewReader(body)
+			req := httptest.NewRequest(http.MethodPost, tc.path, rd)
+			if tc.ctype != "" {
+				req.Header.Set("Content-Type", tc.ctype)
+			}
+			w := &discardWriter{header: http.Header{}}
+			serve := func() {
+				rd.Reset(body)
+				s.ServeHTTP(w, req)
+				if w.status != http.StatusOK {
+					t.Fatalf("status %d", w.status)
+				}
+			}
+			for range 5 {
+				serve()
+			}
+			if got := testing.AllocsPerRun(50, serve); got > tc.floor {
+				t.Errorf("a request allocates %v times, want at most %v", got, tc.floor)
+			}
+		})
+	}
+}
