@@ -102,7 +102,7 @@ func TestScanCaptures(t *testing.T) {
 	two := &pb.TensorProto{DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{2}}
 	mp := shModel(11, []shInput{{"s0", tensor.New(tensor.Float32, tensor.Shape{2})}, {"xs", tensor.New(tensor.Float32, tensor.Shape{3, 2})}, {"b", tensor.New(tensor.Float32, tensor.Shape{2})}},
 		map[string]*pb.TensorProto{"two": two}, []string{"s", "ys"},
-		cfNode("Scan", []string{"s0", "xs"}, []string{"s", "ys"}, body, shInt("num_scan_inputs", 1)))
+		cfNode("Scan", []string{"s0", "xs"}, []string{"s", "ys"}, body, intAttr("num_scan_inputs", 1)))
 	m := cfLoad(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{"s0": cfF32(tensor.Shape{2}, 0, 0),
 		"xs": cfF32(tensor.Shape{3, 2}, 1, 2, 3, 4, 5, 6), "b": cfF32(tensor.Shape{2}, 10, 20)})
@@ -124,10 +124,10 @@ func TestScanCaptures(t *testing.T) {
 func TestSequences(t *testing.T) {
 	body := cfGraphAttr("body", []string{"r"}, []string{"r2"}, cfNode("Add", []string{"r", "b"}, []string{"r2"}))
 	mp := shModel(17, []shInput{{"xs", tensor.New(tensor.Float32, tensor.Shape{2, 3})}, {"b", tensor.New(tensor.Float32, tensor.Shape{3})}}, nil, []string{"y", "len"},
-		cfNode("SplitToSequence", []string{"xs"}, []string{"rows"}, shInt("keepdims", 0)),
+		cfNode("SplitToSequence", []string{"xs"}, []string{"rows"}, intAttr("keepdims", 0)),
 		cfNode("SequenceMap", []string{"rows"}, []string{"rows2"}, body),
 		cfNode("SequenceLength", []string{"rows2"}, []string{"len"}),
-		cfNode("ConcatFromSequence", []string{"rows2"}, []string{"y"}, shInt("axis", 0), shInt("new_axis", 1)))
+		cfNode("ConcatFromSequence", []string{"rows2"}, []string{"y"}, intAttr("axis", 0), intAttr("new_axis", 1)))
 	m := cfLoad(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{
 		"xs": cfF32(tensor.Shape{2, 3}, 1, 2, 3, 4, 5, 6), "b": cfF32(tensor.Shape{3}, 10, 20, 30)})
@@ -220,7 +220,7 @@ func TestControlFlowRefuses(t *testing.T) {
 	then := cfGraphAttr("then_branch", nil, []string{"t"}, cfNode("Neg", []string{"nowhere"}, []string{"t"}))
 	els := cfGraphAttr("else_branch", nil, []string{"x"})
 	mp := shModel(13, []shInput{{"x", tensor.New(tensor.Float32, tensor.Shape{1})}}, nil, []string{"y"},
-		cfNode("Cast", []string{"x"}, []string{"c"}, shInt("to", int64(pb.TensorProto_BOOL))),
+		cfNode("Cast", []string{"x"}, []string{"c"}, intAttr("to", int64(pb.TensorProto_BOOL))),
 		cfNode("If", []string{"c"}, []string{"y"}, then, els))
 	if _, err := importer.Import(mp, ""); !errors.Is(err, engine.ErrInvalidModel) || !strings.Contains(err.Error(), `"nowhere"`) {
 		t.Errorf("unknown name: err = %v", err)

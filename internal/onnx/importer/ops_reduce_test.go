@@ -21,14 +21,6 @@ func rdInit(name string, dims []int64, v ...float32) *pb.TensorProto {
 	return &pb.TensorProto{Name: name, DataType: int32(pb.TensorProto_FLOAT), Dims: dims, FloatData: v}
 }
 
-func rdAttrI(name string, v int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INT, I: v}
-}
-
-func rdAttrF(name string, v float32) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_FLOAT, F: v}
-}
-
 // TestRdConverters checks which engine ops the reduce family's converters
 // choose and that the model computes the expected values through them.
 func TestRdConverters(t *testing.T) {
@@ -54,19 +46,19 @@ func TestRdConverters(t *testing.T) {
 			map[string]*tensor.Tensor{"x": x22}, "BiasAdd", "OnnxGemm", []float32{11, 22, 13, 24}, false},
 		{"gemm scales a constant C by beta", 13,
 			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w", "c"}, Output: []string{"y"},
-				Attribute: []*pb.AttributeProto{rdAttrF("beta", 0.5), rdAttrI("transB", 1)}}},
+				Attribute: []*pb.AttributeProto{floatAttr("beta", 0.5), intAttr("transB", 1)}}},
 			[]*pb.TensorProto{rdInit("w", []int64{2, 2}, 1, 1, 0, 1), rdInit("c", []int64{2}, 10, 20)},
 			map[string]*tensor.Tensor{"x": x22}, "MatMul", "OnnxGemm", []float32{8, 12, 12, 14}, false},
 		{"gemm with a scalar C is AddV2", 13,
-			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w", "c"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrI("transA", 1)}}},
+			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w", "c"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("transA", 1)}}},
 			[]*pb.TensorProto{rdInit("w", []int64{2, 2}, 1, 0, 0, 1), rdInit("c", nil, 5)},
 			map[string]*tensor.Tensor{"x": x22}, "AddV2", "BiasAdd", []float32{6, 8, 7, 9}, false},
 		{"gemm folds alpha into a constant B", 13,
-			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrF("alpha", 2)}}},
+			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{floatAttr("alpha", 2)}}},
 			[]*pb.TensorProto{rdInit("w", []int64{2, 2}, 1, 0, 0, 1)},
 			map[string]*tensor.Tensor{"x": x22}, "MatMul", "OnnxGemm", []float32{2, 4, 6, 8}, false},
 		{"gemm with alpha and an input B is the ONNX kernel", 13,
-			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrF("alpha", 2)}}},
+			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{floatAttr("alpha", 2)}}},
 			nil, map[string]*tensor.Tensor{"x": x22}, "OnnxGemm", "MatMul", []float32{14, 20, 30, 44}, false},
 		{"gemm of int32 is the ONNX kernel", 13,
 			[]*pb.NodeProto{{OpType: "Gemm", Input: []string{"x", "w"}, Output: []string{"y"}}},
@@ -86,7 +78,7 @@ func TestRdConverters(t *testing.T) {
 				{OpType: "Transpose", Input: []string{"x"}, Output: []string{"t"},
 					Attribute: []*pb.AttributeProto{{Name: "perm", Type: pb.AttributeProto_INTS, Ints: []int64{0, 1, 3, 2}}}},
 				{OpType: "ReduceMean", Input: []string{"t"}, Output: []string{"r"}, Attribute: []*pb.AttributeProto{
-					{Name: "axes", Type: pb.AttributeProto_INTS, Ints: []int64{2, -1}}, rdAttrI("keepdims", 0)}},
+					{Name: "axes", Type: pb.AttributeProto_INTS, Ints: []int64{2, -1}}, intAttr("keepdims", 0)}},
 				{OpType: "MatMul", Input: []string{"r", "w"}, Output: []string{"m"}},
 				{OpType: "Add", Input: []string{"c", "m"}, Output: []string{"y"}},
 			},
@@ -96,7 +88,7 @@ func TestRdConverters(t *testing.T) {
 		{"matmul of a cast to int64 is the ONNX kernel", 13,
 			[]*pb.NodeProto{
 				{OpType: "Flatten", Input: []string{"x"}, Output: []string{"f"}},
-				{OpType: "Cast", Input: []string{"f"}, Output: []string{"i"}, Attribute: []*pb.AttributeProto{rdAttrI("to", int64(pb.TensorProto_INT64))}},
+				{OpType: "Cast", Input: []string{"f"}, Output: []string{"i"}, Attribute: []*pb.AttributeProto{intAttr("to", int64(pb.TensorProto_INT64))}},
 				{OpType: "MatMul", Input: []string{"i", "i"}, Output: []string{"y"}},
 			},
 			nil, map[string]*tensor.Tensor{"x": x22}, "OnnxMatMul", "MatMul", []float32{7, 10, 15, 22}, false},
@@ -128,17 +120,17 @@ func TestRdConverters(t *testing.T) {
 			nil, map[string]*tensor.Tensor{"x": tensor.MustFromSlice(tensor.Shape{1, 2}, []float32{0, 0})},
 			"Softmax", "OnnxSoftmax", []float32{0.5, 0.5}, true},
 		{"dropout in inference is its input", 13,
-			[]*pb.NodeProto{{OpType: "Dropout", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrI("seed", 0)}}},
+			[]*pb.NodeProto{{OpType: "Dropout", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("seed", 0)}}},
 			nil, map[string]*tensor.Tensor{"x": x22}, "", "OnnxDropout", []float32{1, 2, 3, 4}, false},
 		{"batch norm after a conv is FusedBatchNormV3 on NHWC", 13,
 			[]*pb.NodeProto{
 				{OpType: "Conv", Input: []string{"x", "k"}, Output: []string{"c"}},
-				{OpType: "BatchNormalization", Input: []string{"c", "s", "b", "m", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrF("epsilon", 0)}},
+				{OpType: "BatchNormalization", Input: []string{"c", "s", "b", "m", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{floatAttr("epsilon", 0)}},
 			},
 			append(bn(), rdInit("k", []int64{1, 1, 1, 1}, 2)),
 			map[string]*tensor.Tensor{"x": img}, "FusedBatchNormV3", "OnnxBatchNormalization", []float32{7, 13, 19, 25}, true},
 		{"batch norm of an input is the ONNX kernel", 13,
-			[]*pb.NodeProto{{OpType: "BatchNormalization", Input: []string{"x", "s", "b", "m", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{rdAttrF("epsilon", 0)}}},
+			[]*pb.NodeProto{{OpType: "BatchNormalization", Input: []string{"x", "s", "b", "m", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{floatAttr("epsilon", 0)}}},
 			bn(), map[string]*tensor.Tensor{"x": img}, "OnnxBatchNormalization", "FusedBatchNormV3", []float32{4, 7, 10, 13}, true},
 		{"reduce mean keeps dimensions by default", 13,
 			[]*pb.NodeProto{{OpType: "ReduceMean", Input: []string{"x"}, Output: []string{"y"},

@@ -24,7 +24,7 @@ func shModel(opset int64, feeds []shInput, inits map[string]*pb.TensorProto, out
 	g := &pb.GraphProto{Node: nodes}
 	for _, f := range feeds {
 		g.Input = append(g.Input, &pb.ValueInfoProto{Name: f.name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-			TensorType: &pb.TypeProto_Tensor{ElemType: shElemType(f.t.DType())}}}})
+			TensorType: &pb.TypeProto_Tensor{ElemType: int32(importer.ElemTypeOf(f.t.DType()))}}}})
 	}
 	for name, tp := range inits {
 		tp.Name = name
@@ -34,26 +34,6 @@ func shModel(opset int64, feeds []shInput, inits map[string]*pb.TensorProto, out
 		g.Output = append(g.Output, &pb.ValueInfoProto{Name: o})
 	}
 	return &pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: opset}}, Graph: g}
-}
-
-func shElemType(dt tensor.DType) int32 {
-	switch dt {
-	case tensor.Float32:
-		return int32(pb.TensorProto_FLOAT)
-	case tensor.Int32:
-		return int32(pb.TensorProto_INT32)
-	case tensor.Int64:
-		return int32(pb.TensorProto_INT64)
-	}
-	panic("shElemType: " + dt.String())
-}
-
-func shInts(name string, v ...int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INTS, Ints: v}
-}
-
-func shInt(name string, v int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INT, I: v}
 }
 
 func shInt64Proto(dims []int64, v ...int64) *pb.TensorProto {
@@ -86,22 +66,22 @@ func TestShapeConverters(t *testing.T) {
 			&pb.NodeProto{OpType: "ConstantOfShape", Input: []string{"s"}, Output: []string{"y"}},
 			[]string{"float32[2][0 0]"}},
 		{"split into as many parts as outputs", 13, x, nil, []string{"a", "b", "c"},
-			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b", "c"}, Attribute: []*pb.AttributeProto{shInt("axis", -1)}},
+			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b", "c"}, Attribute: []*pb.AttributeProto{intAttr("axis", -1)}},
 			[]string{"float32[2,1][0 3]", "float32[2,1][1 4]", "float32[2,1][2 5]"}},
 		{"split attribute before opset 13", 11, x, nil, []string{"a", "b"},
-			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b"}, Attribute: []*pb.AttributeProto{shInt("axis", 1), shInts("split", 2, 1)}},
+			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b"}, Attribute: []*pb.AttributeProto{intAttr("axis", 1), intsAttr("split", 2, 1)}},
 			[]string{"float32[2,2][0 1 3 4]", "float32[2,1][2 5]"}},
 		{"eye like translates the dtype code", 9, x, nil, []string{"y"},
-			&pb.NodeProto{OpType: "EyeLike", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{shInt("dtype", int64(pb.TensorProto_INT64)), shInt("k", -1)}},
+			&pb.NodeProto{OpType: "EyeLike", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("dtype", int64(pb.TensorProto_INT64)), intAttr("k", -1)}},
 			[]string{"int64[2,3][0 0 0 1 0 0]"}},
 		{"scatter is scatter elements", 10, x, map[string]*pb.TensorProto{
 			"i": shInt64Proto([]int64{1, 1}, 2),
 			"u": {Dims: []int64{1, 1}, DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{9}},
 		}, []string{"y"},
-			&pb.NodeProto{OpType: "Scatter", Input: []string{"x", "i", "u"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{shInt("axis", 1)}},
+			&pb.NodeProto{OpType: "Scatter", Input: []string{"x", "i", "u"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("axis", 1)}},
 			[]string{"float32[2,3][0 1 9 3 4 5]"}},
 		{"reshape shape attribute in opset 1", 1, x, nil, []string{"y"},
-			&pb.NodeProto{OpType: "Reshape", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{shInts("shape", 3, -1)}},
+			&pb.NodeProto{OpType: "Reshape", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intsAttr("shape", 3, -1)}},
 			[]string{"float32[3,2][0 1 2 3 4 5]"}},
 		{"slice with absent axes and steps", 13, x, map[string]*pb.TensorProto{
 			"st": shInt64Proto([]int64{2}, 0, -1), "en": shInt64Proto([]int64{2}, 9, -9), "sp": shInt64Proto([]int64{2}, 1, -2),
@@ -110,10 +90,10 @@ func TestShapeConverters(t *testing.T) {
 			[]string{"float32[2,2][2 0 5 3]"}},
 		{"pad attributes in opset 2", 2, x, nil, []string{"y"},
 			&pb.NodeProto{OpType: "Pad", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{
-				shInts("pads", 0, 1, 0, 0), {Name: "value", Type: pb.AttributeProto_FLOAT, F: -1}}},
+				intsAttr("pads", 0, 1, 0, 0), {Name: "value", Type: pb.AttributeProto_FLOAT, F: -1}}},
 			[]string{"float32[2,4][-1 0 1 2 -1 3 4 5]"}},
 		{"top k attribute in opset 1", 1, x, nil, []string{"v", "i"},
-			&pb.NodeProto{OpType: "TopK", Input: []string{"x"}, Output: []string{"v", "i"}, Attribute: []*pb.AttributeProto{shInt("k", 2)}},
+			&pb.NodeProto{OpType: "TopK", Input: []string{"x"}, Output: []string{"v", "i"}, Attribute: []*pb.AttributeProto{intAttr("k", 2)}},
 			[]string{"float32[2,2][2 1 5 4]", "int64[2,2][2 1 2 1]"}},
 	}
 	for _, c := range cases {
@@ -161,7 +141,7 @@ func TestShapeFoldsAtImport(t *testing.T) {
 		&pb.NodeProto{OpType: "Shape", Input: []string{"w"}, Output: []string{"s"}},
 		&pb.NodeProto{OpType: "Gather", Input: []string{"s", "i"}, Output: []string{"last"}},
 		&pb.NodeProto{OpType: "Unsqueeze", Input: []string{"last", "ax"}, Output: []string{"v"}},
-		&pb.NodeProto{OpType: "Concat", Input: []string{"two", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{shInt("axis", 0)}},
+		&pb.NodeProto{OpType: "Concat", Input: []string{"two", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("axis", 0)}},
 	)
 	spec, err := importer.Import(mp, t.TempDir())
 	if err != nil {

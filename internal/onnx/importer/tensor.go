@@ -15,37 +15,28 @@ import (
 	"inferd/internal/tensor"
 )
 
+// dtypes are the engine's dtypes of the ONNX element types it holds.
+var dtypes = map[pb.TensorProto_DataType]tensor.DType{
+	pb.TensorProto_FLOAT:    tensor.Float32,
+	pb.TensorProto_DOUBLE:   tensor.Float64,
+	pb.TensorProto_INT8:     tensor.Int8,
+	pb.TensorProto_UINT8:    tensor.Uint8,
+	pb.TensorProto_INT32:    tensor.Int32,
+	pb.TensorProto_INT64:    tensor.Int64,
+	pb.TensorProto_BOOL:     tensor.Bool,
+	pb.TensorProto_STRING:   tensor.String,
+	pb.TensorProto_INT16:    tensor.Int16,
+	pb.TensorProto_UINT16:   tensor.Uint16,
+	pb.TensorProto_UINT32:   tensor.Uint32,
+	pb.TensorProto_UINT64:   tensor.Uint64,
+	pb.TensorProto_FLOAT16:  tensor.Float16,
+	pb.TensorProto_BFLOAT16: tensor.BFloat16,
+}
+
 // dtypeOf maps an ONNX element type to the engine's dtype.
 func dtypeOf(et int32) (tensor.DType, error) {
-	switch pb.TensorProto_DataType(et) {
-	case pb.TensorProto_FLOAT:
-		return tensor.Float32, nil
-	case pb.TensorProto_DOUBLE:
-		return tensor.Float64, nil
-	case pb.TensorProto_INT8:
-		return tensor.Int8, nil
-	case pb.TensorProto_UINT8:
-		return tensor.Uint8, nil
-	case pb.TensorProto_INT32:
-		return tensor.Int32, nil
-	case pb.TensorProto_INT64:
-		return tensor.Int64, nil
-	case pb.TensorProto_BOOL:
-		return tensor.Bool, nil
-	case pb.TensorProto_STRING:
-		return tensor.String, nil
-	case pb.TensorProto_INT16:
-		return tensor.Int16, nil
-	case pb.TensorProto_UINT16:
-		return tensor.Uint16, nil
-	case pb.TensorProto_UINT32:
-		return tensor.Uint32, nil
-	case pb.TensorProto_UINT64:
-		return tensor.Uint64, nil
-	case pb.TensorProto_FLOAT16:
-		return tensor.Float16, nil
-	case pb.TensorProto_BFLOAT16:
-		return tensor.BFloat16, nil
+	if dt, ok := dtypes[pb.TensorProto_DataType(et)]; ok {
+		return dt, nil
 	}
 	name := pb.TensorProto_DataType_name[et]
 	if name == "" {
@@ -54,37 +45,13 @@ func dtypeOf(et int32) (tensor.DType, error) {
 	return tensor.Invalid, fmt.Errorf("%w: tensor element type %s is not supported", engine.ErrUnsupported, name)
 }
 
-// elemTypeOf maps an engine dtype to the ONNX element type.
+// elemTypeOf maps an engine dtype to the ONNX element type (UNDEFINED for
+// one ONNX has none of).
 func elemTypeOf(dt tensor.DType) pb.TensorProto_DataType {
-	switch dt {
-	case tensor.Float32:
-		return pb.TensorProto_FLOAT
-	case tensor.Float64:
-		return pb.TensorProto_DOUBLE
-	case tensor.Int8:
-		return pb.TensorProto_INT8
-	case tensor.Uint8:
-		return pb.TensorProto_UINT8
-	case tensor.Int32:
-		return pb.TensorProto_INT32
-	case tensor.Int64:
-		return pb.TensorProto_INT64
-	case tensor.Bool:
-		return pb.TensorProto_BOOL
-	case tensor.String:
-		return pb.TensorProto_STRING
-	case tensor.Int16:
-		return pb.TensorProto_INT16
-	case tensor.Uint16:
-		return pb.TensorProto_UINT16
-	case tensor.Uint32:
-		return pb.TensorProto_UINT32
-	case tensor.Uint64:
-		return pb.TensorProto_UINT64
-	case tensor.Float16:
-		return pb.TensorProto_FLOAT16
-	case tensor.BFloat16:
-		return pb.TensorProto_BFLOAT16
+	for et, d := range dtypes {
+		if d == dt {
+			return et
+		}
 	}
 	return pb.TensorProto_UNDEFINED
 }
