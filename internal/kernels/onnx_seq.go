@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"context"
-	"reflect"
 
 	"inferd/internal/tensor"
 )
@@ -163,28 +162,14 @@ func cfBuildSequenceLength(n Node) (Kernel, error) {
 	}), nil
 }
 
-// cfPiece copies entries [lo, lo+cnt) along axis of t into a new tensor,
+// cfPiece copies entries [lo, lo+cnt) along axis of t into a tensor of
+// its own (not from the run's arena: a sequence outlives the step),
 // dropping the axis when squeeze is set (cnt is then 1).
 func cfPiece(t *tensor.Tensor, axis, lo, cnt int, squeeze bool) *tensor.Tensor {
-	shape := t.Shape()
-	outer, inner := 1, 1
-	for _, d := range shape[:axis] {
-		outer *= d
-	}
-	for _, d := range shape[axis+1:] {
-		inner *= d
-	}
-	l := shape[axis]
-	os := shape.Clone()
-	os[axis] = cnt
+	out := sliceAxis(context.Background(), t, axis, lo, cnt)
 	if squeeze {
-		os = append(os[:axis], os[axis+1:]...)
-	}
-	out := tensor.New(t.DType(), os)
-	src, dst := reflect.ValueOf(t.Data()), reflect.ValueOf(out.Data())
-	for o := 0; o < outer; o++ {
-		s := (o*l + lo) * inner
-		reflect.Copy(dst.Slice(o*cnt*inner, (o+1)*cnt*inner), src.Slice(s, s+cnt*inner))
+		s := out.Shape()
+		out, _ = out.Reshaped(append(s[:axis:axis].Clone(), s[axis+1:]...))
 	}
 	return out
 }
@@ -331,14 +316,13 @@ func cfBuildConcatFromSequence(n Node) (Kernel, error) {
 		for _, d := range base[axis+1:] {
 			inner *= d
 		}
-		dst := reflect.ValueOf(out.Data())
+		dst := asElems(out)
 		off := 0
 		for _, t := range seq {
 			c := shapeOf(t)[axis]
-			src := reflect.ValueOf(t.Data())
+			src := asElems(t)
 			for o := 0; o < outer; o++ {
-				d := (o*total + off) * inner
-				reflect.Copy(dst.Slice(d, d+c*inner), src.Slice(o*c*inner, (o+1)*c*inner))
+				dst.copyRun((o*total+off)*inner, src, o*c*inner, c*inner)
 			}
 			off += c
 		}
