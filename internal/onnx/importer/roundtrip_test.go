@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"inferd/internal/engine"
-	"inferd/internal/graph"
 	"inferd/internal/onnx"
 	"inferd/internal/onnx/pb"
 	"inferd/internal/tensor"
@@ -100,25 +99,8 @@ func nnTransposes(t *testing.T, path string) int {
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
-	var roots []graph.Port
-	for _, o := range spec.Outputs {
-		p, err := graph.ParsePort(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		roots = append(roots, p)
-	}
-	live, err := spec.Graph.Reachable(roots, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := 0
-	for name := range live {
-		if n := spec.Graph.Node(name); n != nil && (n.Op == "Transpose" || n.Op == "OnnxTranspose") {
-			count++
-		}
-	}
-	return count
+	ops := liveOps(t, spec)
+	return ops["Transpose"] + ops["OnnxTranspose"]
 }
 
 // TestRoundTripCNN exports each CNN to ONNX, imports it back and checks
