@@ -62,13 +62,13 @@ type scratchPools struct {
 }
 
 // pool returns the pool for runs of sig on m, or nil when m cannot run
-// into reused outputs (it is no intoRunner, or its type cannot key a
-// map). A nil p has no pools and returns nil.
+// into reused outputs (it is no intoRunner, or it cannot key a map: see
+// hashable). A nil p has no pools and returns nil.
 func (p *scratchPools) pool(m Runner, sig engine.Signature) *scratchPool {
 	if p == nil {
 		return nil
 	}
-	if _, ok := m.(intoRunner); !ok || !reflect.TypeOf(m).Comparable() {
+	if _, ok := m.(intoRunner); !ok || !hashable(reflect.ValueOf(m)) {
 		return nil
 	}
 	key := scratchKey{m, sig.Name}
@@ -99,6 +99,32 @@ func (p *scratchPool) get() *scratch {
 		return sc
 	}
 	return &scratch{pool: p}
+}
+
+// hashable reports whether v can be compared with == and key a map
+// without a panic: its type is comparable, and so is every value an
+// interface within it holds.
+func hashable(v reflect.Value) bool {
+	if !v.Type().Comparable() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Interface:
+		return v.IsNil() || hashable(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if !hashable(v.Field(i)) {
+				return false
+			}
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			if !hashable(v.Index(i)) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // codecInputs lists sig's inputs as codec.DecodePredict takes them.

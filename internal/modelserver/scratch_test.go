@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -432,5 +433,42 @@ func TestHandlerAllocs(t *testing.T) {
 				t.Errorf("a request allocates %v times, want at most %v", got, tc.floor)
 			}
 		})
+	}
+}
+
+// wrapped holds a model in an interface, which makes its type comparable
+// whatever the model: only its value says whether == would panic.
+type wrapped struct {
+	Model
+}
+
+func TestHashable(t *testing.T) {
+	m := load(t, "tfserving/saved_model_half_plus_two_cpu")
+	tests := []struct {
+		name string
+		v    any
+		want bool
+	}{
+		{"pointer", m, true},
+		{"struct of a pointer", runOnly{m}, true},
+		{"slice field", uncomparable{Model: m}, false},
+		{"interface of a pointer", wrapped{m}, true},
+		{"interface of a map holder", wrapped{fakeModel{}}, false},
+		{"nil interface", wrapped{}, true},
+		{"array of interfaces", [2]any{1, []int{}}, false},
+		{"array of ints", [2]int{}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hashable(reflect.ValueOf(tc.v)); got != tc.want {
+				t.Errorf("hashable(%T) = %v, want %v", tc.v, got, tc.want)
+			}
+		})
+	}
+	// A server with such a model serves it, and aliases of it, without
+	// a panic.
+	s := New(Config{Models: map[string]Model{"a": wrapped{fakeModel{}}, "b": wrapped{fakeModel{}}}})
+	if got := s.canonicalName("b"); got != "b" {
+		t.Errorf("canonicalName(b) = %q, want b", got)
 	}
 }

@@ -130,18 +130,18 @@ func New(cfg Config) *Server {
 
 // canonicalNames maps each name to the first name, in sort order, that
 // serves the same model, so that aliases share the versions loaded on
-// demand. Models of a type that cannot be compared are their own.
+// demand. Models that cannot be compared (see hashable) are their own.
 func canonicalNames(models map[string]Model) map[string]string {
 	names := slices.Sorted(maps.Keys(models))
 	out := make(map[string]string, len(names))
 	for i, name := range names {
 		out[name] = name
 		m := models[name]
-		if !reflect.TypeOf(m).Comparable() {
+		if !hashable(reflect.ValueOf(m)) {
 			continue
 		}
 		for _, first := range names[:i] {
-			if f := models[first]; reflect.TypeOf(f) == reflect.TypeOf(m) && f == m {
+			if f := models[first]; reflect.TypeOf(f) == reflect.TypeOf(m) && hashable(reflect.ValueOf(f)) && f == m {
 				out[name] = out[first]
 				break
 			}
