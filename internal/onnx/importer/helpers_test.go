@@ -1,12 +1,28 @@
 package importer_test
 
 import (
+	"context"
 	"testing"
 
+	"inferd/internal/engine"
 	"inferd/internal/onnx/importer"
 	"inferd/internal/onnx/pb"
 	"inferd/internal/tensor"
 )
+
+// loadModel imports mp and loads it on one thread.
+func loadModel(t *testing.T, mp *pb.ModelProto) *engine.Model {
+	t.Helper()
+	spec, err := importer.Import(mp, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := engine.LoadGraph(context.Background(), spec, engine.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
 
 // intAttr is an INT attribute.
 func intAttr(name string, v int64) *pb.AttributeProto {

@@ -30,19 +30,6 @@ func cfGraphAttr(name string, inputs, outputs []string, nodes ...*pb.NodeProto) 
 	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_GRAPH, G: g}
 }
 
-func cfLoad(t *testing.T, mp *pb.ModelProto) *engine.Model {
-	t.Helper()
-	spec, err := importer.Import(mp, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := engine.LoadGraph(context.Background(), spec, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func cfF32(shape tensor.Shape, v ...float32) *tensor.Tensor { return tensor.MustFromSlice(shape, v) }
 
 // TestControlFlowCaptures runs an If whose branches read outer values
@@ -64,7 +51,7 @@ func TestControlFlowCaptures(t *testing.T) {
 		cfNode("If", []string{"c"}, []string{"y", "y2"}, then, els))
 	// shModel types feeds from their dtypes, which do not include bool.
 	mp.Graph.Input[1].Type.Value.(*pb.TypeProto_TensorType).TensorType.ElemType = int32(pb.TensorProto_BOOL)
-	m := cfLoad(t, mp)
+	m := loadModel(t, mp)
 	x := cfF32(tensor.Shape{3}, 1, 2, 3)
 	for _, tc := range []struct {
 		name  string
@@ -103,7 +90,7 @@ func TestScanCaptures(t *testing.T) {
 	mp := shModel(11, []shInput{{"s0", tensor.New(tensor.Float32, tensor.Shape{2})}, {"xs", tensor.New(tensor.Float32, tensor.Shape{3, 2})}, {"b", tensor.New(tensor.Float32, tensor.Shape{2})}},
 		map[string]*pb.TensorProto{"two": two}, []string{"s", "ys"},
 		cfNode("Scan", []string{"s0", "xs"}, []string{"s", "ys"}, body, intAttr("num_scan_inputs", 1)))
-	m := cfLoad(t, mp)
+	m := loadModel(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{"s0": cfF32(tensor.Shape{2}, 0, 0),
 		"xs": cfF32(tensor.Shape{3, 2}, 1, 2, 3, 4, 5, 6), "b": cfF32(tensor.Shape{2}, 10, 20)})
 	if err != nil {
@@ -128,7 +115,7 @@ func TestSequences(t *testing.T) {
 		cfNode("SequenceMap", []string{"rows"}, []string{"rows2"}, body),
 		cfNode("SequenceLength", []string{"rows2"}, []string{"len"}),
 		cfNode("ConcatFromSequence", []string{"rows2"}, []string{"y"}, intAttr("axis", 0), intAttr("new_axis", 1)))
-	m := cfLoad(t, mp)
+	m := loadModel(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{
 		"xs": cfF32(tensor.Shape{2, 3}, 1, 2, 3, 4, 5, 6), "b": cfF32(tensor.Shape{3}, 10, 20, 30)})
 	if err != nil {
@@ -149,7 +136,7 @@ func TestSequences(t *testing.T) {
 		TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT)}}}}}
 	mp.Graph.Initializer = []*pb.TensorProto{{Name: "zero", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{0}}}
 	mp.Graph.Output[0].Type = seqType
-	m = cfLoad(t, mp)
+	m = loadModel(t, mp)
 	sig, _ := m.Signature(importer.Signature)
 	if sig.Inputs[0].DType != tensor.Sequence {
 		t.Errorf("input s is %v, want sequence", sig.Inputs[0].DType)
@@ -243,7 +230,7 @@ func TestLoopNoTrip(t *testing.T) {
 		Shape: &pb.TensorShapeProto{Dim: []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}}}}}}
 	mp := shModel(13, []shInput{{"m", tensor.New(tensor.Int64, nil)}, {"v", tensor.New(tensor.Float32, tensor.Shape{2})}}, nil, []string{"vf", "ss"},
 		cfNode("Loop", []string{"m", "", "v"}, []string{"vf", "ss"}, body))
-	m := cfLoad(t, mp)
+	m := loadModel(t, mp)
 	for _, tc := range []struct {
 		trips  int64
 		vf, ss string

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"inferd/internal/engine"
 	"inferd/internal/onnx/importer"
 	"inferd/internal/onnx/pb"
 	"inferd/internal/tensor"
@@ -32,14 +31,7 @@ func xtRun(t *testing.T, opset int64, node *pb.NodeProto, feeds []string, values
 		}
 	}
 	mp := &pb.ModelProto{IrVersion: 7, OpsetImport: []*pb.OperatorSetIdProto{{Version: opset}}, Graph: g}
-	spec, err := importer.Import(mp, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := engine.LoadGraph(context.Background(), spec, engine.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadModel(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, in)
 	if err != nil {
 		t.Fatal(err)

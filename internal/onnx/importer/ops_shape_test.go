@@ -99,14 +99,7 @@ func TestShapeConverters(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			mp := shModel(c.opset, c.feeds, c.inits, c.outputs, c.node)
-			spec, err := importer.Import(mp, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := engine.LoadGraph(context.Background(), spec, engine.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := loadModel(t, mp)
 			feeds := map[string]*tensor.Tensor{}
 			for _, f := range c.feeds {
 				feeds[f.name] = f.t

@@ -64,14 +64,7 @@ func TestTrainingOptimizers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			spec, err := importer.Import(trModel(trTraining(1), c.node), t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := engine.LoadGraph(context.Background(), spec, engine.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := loadModel(t, trModel(trTraining(1), c.node))
 			in := map[string]*tensor.Tensor{}
 			for i, name := range c.node.Input {
 				in[name] = c.values[i]
