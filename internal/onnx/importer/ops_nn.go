@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"context"
 	"fmt"
 
 	"inferd/internal/engine"
@@ -226,38 +227,23 @@ func nnConv(b *builder, n *node) error {
 	return nil
 }
 
-// nnPermute transposes a constant tensor by perm.
+// nnPermute transposes a constant tensor by perm (a permutation of its
+// dimensions) through the engine's Transpose kernel.
 func nnPermute(t *tensor.Tensor, perm []int) *tensor.Tensor {
-	s := t.Shape()
-	r := len(s)
-	os := make(tensor.Shape, r)
-	for i, p := range perm {
-		os[i] = s[p]
+	p := make([]int64, len(perm))
+	for i, d := range perm {
+		p[i] = int64(d)
 	}
-	out := tensor.New(t.DType(), os)
-	inStride := make([]int, r)
-	st := 1
-	for i := r - 1; i >= 0; i-- {
-		inStride[i] = st
-		st *= s[i]
+	build, _ := kernels.Lookup("Transpose")
+	k, err := build(kernels.Node{Name: "nnPermute", Op: "Transpose", NumInputs: 2})
+	if err != nil {
+		panic(err)
 	}
-	idx := make([]int, r)
-	n := t.Len()
-	for o := 0; o < n; o++ {
-		src := 0
-		for i, p := range perm {
-			src += idx[i] * inStride[p]
-		}
-		nnCopyElem(out, o, t, src)
-		for i := r - 1; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < os[i] {
-				break
-			}
-			idx[i] = 0
-		}
+	out, err := k.Compute(context.Background(), []*tensor.Tensor{t, tensor.MustFromSlice(tensor.Shape{len(p)}, p)})
+	if err != nil {
+		panic(err) // perm is not a permutation of t's dimensions: a caller's bug
 	}
-	return out
+	return out[0]
 }
 
 // nnCopyElem sets dst's element i to src's element j.
