@@ -4,8 +4,8 @@ package kernels
 
 // haveConvAsm reports whether the CPU and OS support AVX-512F (with the
 // ZMM state saved across context switches), which the direct-convolution
-// micro-kernels need.
-var haveConvAsm = haveSgemmAsm && detectAVX512F()
+// micro-kernels need, and INFERD_CPU allows it.
+var haveConvAsm = haveSgemmAsm && cpuForced != "avx2" && detectAVX512F()
 
 func detectAVX512F() bool {
 	// The OS must save the opmask and the upper halves of the ZMM

@@ -2,9 +2,17 @@
 
 package kernels
 
+import "os"
+
+// cpuForced is the environment variable INFERD_CPU, read once at start:
+// "avx2" keeps the kernels off AVX-512 and "generic" off assembly
+// altogether, so that the paths of CPUs without them can be run and
+// tested on one that has them; any other value changes nothing.
+var cpuForced = os.Getenv("INFERD_CPU")
+
 // haveSgemmAsm reports whether the CPU and OS support AVX2 and FMA, which
-// the float32 assembly micro-kernel needs.
-var haveSgemmAsm = detectAVX2FMA()
+// the float32 assembly micro-kernel needs, and INFERD_CPU allows them.
+var haveSgemmAsm = cpuForced != "generic" && detectAVX2FMA()
 
 func detectAVX2FMA() bool {
 	maxID, _, _, _ := cpuid(0, 0)
