@@ -781,16 +781,7 @@ func nnBuildPool(kind nnPoolKind) Builder {
 		ceil := attrInt(n, "ceil_mode", 0) != 0
 		pp := nnPoolParams{kind: kind, p: nnLpP(n), includePad: attrInt(n, "count_include_pad", 0) != 0, colMajor: attrInt(n, "storage_order", 0) == 1}
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			if err := checkInputs(n, in, 1); err != nil {
-				return nil, err
-			}
-			x := in[0]
-			if kind != nnMax {
-				if err := checkDType(n, "input", x, floatTypes...); err != nil {
-					return nil, err
-				}
-			}
-			outer, sp, inner, err := nnLayout(n, x.Shape(), nhwc)
+			x, outer, sp, inner, err := nnPoolInput(n, in, kind, nhwc)
 			if err != nil {
 				return nil, err
 			}
@@ -823,6 +814,22 @@ func nnBuildPool(kind nnPoolKind) Builder {
 	}
 }
 
+// nnPoolInput checks a pooling node's one input (of a float dtype unless
+// the pool takes the maximum) and splits its shape as nnLayout does.
+func nnPoolInput(n Node, in []*tensor.Tensor, kind nnPoolKind, nhwc bool) (x *tensor.Tensor, outer int, sp []int, inner int, err error) {
+	if err := checkInputs(n, in, 1); err != nil {
+		return nil, 0, nil, 0, err
+	}
+	x = in[0]
+	if kind != nnMax {
+		if err := checkDType(n, "input", x, floatTypes...); err != nil {
+			return nil, 0, nil, 0, err
+		}
+	}
+	outer, sp, inner, err = nnLayout(n, x.Shape(), nhwc)
+	return x, outer, sp, inner, err
+}
+
 // nnBuildGlobalPool makes GlobalMaxPool, GlobalAveragePool and
 // GlobalLpPool: one window covering every spatial position.
 func nnBuildGlobalPool(kind nnPoolKind) Builder {
@@ -830,16 +837,7 @@ func nnBuildGlobalPool(kind nnPoolKind) Builder {
 		nhwc := attrInt(n, "_nhwc", 0) != 0
 		pp := nnPoolParams{kind: kind, p: nnLpP(n)}
 		return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			if err := checkInputs(n, in, 1); err != nil {
-				return nil, err
-			}
-			x := in[0]
-			if kind != nnMax {
-				if err := checkDType(n, "input", x, floatTypes...); err != nil {
-					return nil, err
-				}
-			}
-			outer, sp, inner, err := nnLayout(n, x.Shape(), nhwc)
+			x, outer, sp, inner, err := nnPoolInput(n, in, kind, nhwc)
 			if err != nil {
 				return nil, err
 			}
