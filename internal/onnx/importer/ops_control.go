@@ -236,6 +236,17 @@ func cfShapeOf(vi *pb.ValueInfoProto) *tfpb.TensorShapeProto {
 	return out
 }
 
+// cfBody converts n's "body" graph attribute into a function, returning
+// its name and the outer values it captures.
+func (b *builder) cfBody(n *node) (body string, captured []string, err error) {
+	captured, err = b.cfCaptures(n, "body")
+	if err != nil {
+		return "", nil, err
+	}
+	body, err = b.cfFunction(n, "body", captured)
+	return body, captured, err
+}
+
 // aFunc names a function in a func-valued attribute.
 func aFunc(name string) *tfpb.AttrValue {
 	return &tfpb.AttrValue{Value: &tfpb.AttrValue_Func{Func: &tfpb.NameAttrList{Name: name}}}
@@ -293,11 +304,7 @@ func cfIf(b *builder, n *node) error {
 }
 
 func cfLoop(b *builder, n *node) error {
-	captured, err := b.cfCaptures(n, "body")
-	if err != nil {
-		return err
-	}
-	body, err := b.cfFunction(n, "body", captured)
+	body, captured, err := b.cfBody(n)
 	if err != nil {
 		return err
 	}
@@ -338,11 +345,7 @@ func cfLoop(b *builder, n *node) error {
 }
 
 func cfScan(b *builder, n *node) error {
-	captured, err := b.cfCaptures(n, "body")
-	if err != nil {
-		return err
-	}
-	body, err := b.cfFunction(n, "body", captured)
+	body, captured, err := b.cfBody(n)
 	if err != nil {
 		return err
 	}
@@ -366,11 +369,7 @@ func cfScan(b *builder, n *node) error {
 }
 
 func cfSequenceMap(b *builder, n *node) error {
-	captured, err := b.cfCaptures(n, "body")
-	if err != nil {
-		return err
-	}
-	body, err := b.cfFunction(n, "body", captured)
+	body, captured, err := b.cfBody(n)
 	if err != nil {
 		return err
 	}
