@@ -50,27 +50,33 @@ func shBuildGather(n Node) (Kernel, error) {
 		if err := checkSize(n, outShape); err != nil {
 			return nil, err
 		}
-		outer, dim, inner := ds[:a].NumElements(), ds[a], ds[a+1:].NumElements()
 		pos := make([]int, len(idx))
 		for i, x := range idx {
-			if pos[i], err = shIndex(n, x, dim); err != nil {
+			if pos[i], err = shIndex(n, x, ds[a]); err != nil {
 				return nil, err
 			}
 		}
-		out, e := newElems(ctx, data.DType(), outShape)
-		if inner == 0 || len(pos) == 0 {
-			return single(out), nil
-		}
-		src := asElems(data)
-		di := 0
-		for o := range outer {
-			for _, p := range pos {
-				e.copyRun(di, src, (o*dim+p)*inner, inner)
-				di += inner
-			}
-		}
-		return single(out), nil
+		return single(shTakeAlong(ctx, data, ds, a, pos, outShape)), nil
 	}), nil
+}
+
+// shTakeAlong copies entries pos along axis a of x, seen with shape s,
+// for every position before a, into a new tensor of shape outShape.
+func shTakeAlong(ctx context.Context, x *tensor.Tensor, s tensor.Shape, a int, pos []int, outShape tensor.Shape) *tensor.Tensor {
+	out, e := newElems(ctx, x.DType(), outShape)
+	outer, dim, inner := s[:a].NumElements(), s[a], s[a+1:].NumElements()
+	if inner == 0 || len(pos) == 0 {
+		return out
+	}
+	src := asElems(x)
+	di := 0
+	for o := range outer {
+		for _, p := range pos {
+			e.copyRun(di, src, (o*dim+p)*inner, inner)
+			di += inner
+		}
+	}
+	return out
 }
 
 // shElementwiseOffsets maps every position of an indices tensor of shape

@@ -702,20 +702,7 @@ func shBuildCompress(n Node) (Kernel, error) {
 		}
 		outShape := s.Clone()
 		outShape[a] = len(keep)
-		out, e := newElems(ctx, x.DType(), outShape)
-		outer, dim, inner := s[:a].NumElements(), s[a], s[a+1:].NumElements()
-		if inner == 0 {
-			return single(out), nil
-		}
-		src := asElems(x)
-		di := 0
-		for o := range outer {
-			for _, j := range keep {
-				e.copyRun(di, src, (o*dim+j)*inner, inner)
-				di += inner
-			}
-		}
-		return single(out), nil
+		return single(shTakeAlong(ctx, x, s, a, keep, outShape)), nil
 	}), nil
 }
 
