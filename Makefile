@@ -9,7 +9,7 @@ unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -tags noasm ./internal/kernels
-	INFERD_CPU=avx2 $(GO) test -count=1 ./internal/kernels
+	INFERD_CPU=avx2 $(GO) test -count=1 ./internal/kernels ./internal/engine
 
 # conformance prints the ONNX backend-test summary line; the test itself
 # also runs (silently) as part of unit.

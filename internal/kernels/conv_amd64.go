@@ -2,10 +2,14 @@
 
 package kernels
 
-// haveConvAsm reports whether the CPU and OS support AVX-512F (with the
-// ZMM state saved across context switches), which the direct-convolution
-// micro-kernels need, and INFERD_CPU allows it.
-var haveConvAsm = haveSgemmAsm && cpuForced != "avx2" && detectAVX512F()
+// haveConvAsm reports whether there are direct-convolution micro-kernels
+// in assembly for this CPU: the AVX2 and FMA ones at least.
+var haveConvAsm = haveSgemmAsm
+
+// haveConv512 reports whether the CPU and OS support AVX-512F (with the
+// ZMM state saved across context switches), which the AVX-512
+// direct-convolution micro-kernels need, and INFERD_CPU allows it.
+var haveConv512 = haveConvAsm && cpuForced != "avx2" && detectAVX512F()
 
 func detectAVX512F() bool {
 	// The OS must save the opmask and the upper halves of the ZMM
@@ -50,10 +54,55 @@ func directAsm(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs [
 	sconv12x16(nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags, t.n, t.strideA, t.strideC, 0)
 }
 
-// directKernelsFor returns the AVX-512 direct micro-kernels, or ok false
-// where the CPU lacks them.
+// directKernelsFor returns the fastest direct micro-kernels in assembly
+// that the CPU runs, AVX-512 else AVX2, or ok false where it has neither.
 func directKernelsFor() (k directKernels, ok bool) {
-	return directKernels{asm: haveConvAsm}, haveConvAsm
+	switch {
+	case haveConv512:
+		return directKernels{isa: directAVX512}, true
+	case haveConvAsm:
+		return directKernels{isa: directAVX2}, true
+	}
+	return directKernels{}, false
+}
+
+// directKernelSets returns every set of direct micro-kernels in assembly
+// that the CPU runs, for tests and benchmarks to compare.
+func directKernelSets() []directKernels {
+	var sets []directKernels
+	if haveConvAsm {
+		sets = append(sets, directKernels{isa: directAVX2})
+	}
+	if haveConv512 {
+		sets = append(sets, directKernels{isa: directAVX512})
+	}
+	return sets
+}
+
+//go:noescape
+func sconv6x16avx2(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+// directAsmAVX2 runs the AVX2 direct micro-kernel, a block of 6 rows by 16
+// columns, over the mr×nr tiles of t (mr a multiple of 6, nr of 16); its
+// pure-Go counterpart is directTileGo. The slice checks keep the assembly
+// inside its operands.
+func directAsmAVX2(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(t, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	if mr%6 != 0 || nr%16 != 0 {
+		panic("kernels: no AVX2 direct micro-kernel of this tile")
+	}
+	for i := 0; i < t.n; i++ {
+		ai, ci := i*t.strideA, i*t.strideC
+		for j := 0; j < nr; j += 16 {
+			var pbias *float32
+			if flags&directBias != 0 {
+				pbias = &bias[j]
+			}
+			for r := 0; r < mr; r += 6 {
+				sconv6x16avx2(nseg, kseg, &a[ai+r*lda], lda, &offs[0], &b[j], ldb, &c[ci+r*ldc+j], ldc, pbias, flags)
+			}
+		}
+	}
 }
 
 //go:noescape

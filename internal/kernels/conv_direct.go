@@ -17,7 +17,8 @@ const (
 )
 
 // directKernels selects the direct-convolution micro-kernels: the
-// assembly ones (asm) or their pure-Go reference. Each, of mr rows (12,
+// assembly ones for AVX-512 or for AVX2 and FMA, or their pure-Go
+// reference (isa directGo). Each, of mr rows (12,
 // or 24 with nr 16) and width nr (16 or 32), sets the mr×nr tile C (rows
 // ldc apart) to the sum, over nseg segments of kseg steps, of
 // A[i, s, p]·B[q, j], where A[i, s, p] is a[offs[s]+i·lda+p], q counts
@@ -26,7 +27,29 @@ const (
 // (flags&directRelu). The calls are static, so that the slices handed to
 // them stay on the caller's stack.
 type directKernels struct {
-	asm bool
+	isa directISA
+}
+
+// directISA names a set of direct micro-kernels by the instructions they
+// use.
+type directISA int
+
+// The sets of direct micro-kernels.
+const (
+	directGo     directISA = iota // pure Go
+	directAVX2                    // AVX2 and FMA: blocks of 6×16 in YMM registers
+	directAVX512                  // AVX-512F: whole tiles in ZMM registers
+)
+
+// String names the set, as tests and benchmarks report it.
+func (k directKernels) String() string {
+	switch k.isa {
+	case directAVX2:
+		return "avx2"
+	case directAVX512:
+		return "avx512"
+	}
+	return "go"
 }
 
 // run computes one tile.
@@ -42,8 +65,12 @@ type directRun struct {
 
 // runN computes the run of tiles t.
 func (k directKernels) runN(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	if k.asm {
+	switch k.isa {
+	case directAVX512:
 		directAsm(t, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		return
+	case directAVX2:
+		directAsmAVX2(t, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 		return
 	}
 	for i := 0; i < t.n; i++ {

@@ -27,10 +27,16 @@ func threadCPU() time.Duration {
 // the thread waits to be scheduled, and this does not. It reports
 // GFLOP/s per CPU-second of one thread (cpu-GFLOP/s).
 func BenchmarkConvDirectThreadCPU(b *testing.B) {
-	k, ok := directKernelsFor()
-	if !ok {
+	sets := directKernelSets()
+	if len(sets) == 0 {
 		b.Skip("no assembly direct micro-kernels on this CPU or build")
 	}
+	for _, k := range sets {
+		b.Run(k.String(), func(b *testing.B) { benchConvDirectThreadCPU(b, k) })
+	}
+}
+
+func benchConvDirectThreadCPU(b *testing.B, k directKernels) {
 	for _, s := range []struct{ h, w, c, o int }{
 		{128, 128, 3, 16}, {63, 63, 16, 32}, {30, 30, 32, 64},
 		{70, 70, 1, 64}, {34, 34, 64, 64}, {16, 16, 64, 64},

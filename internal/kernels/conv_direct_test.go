@@ -82,8 +82,8 @@ func (d directEpilogue) ref(v, bias float64) float64 {
 	return v
 }
 
-// TestConvDirect checks convDirect with the pure-Go micro-kernels and,
-// where the CPU has them, the assembly ones, on one and two threads,
+// TestConvDirect checks convDirect with the pure-Go micro-kernels and
+// every assembly set the CPU has (AVX2, AVX-512), on one and two threads,
 // against the float64 convolution, with the output poisoned with NaN
 // beforehand so that an element left unwritten fails.
 func TestConvDirect(t *testing.T) {
@@ -91,11 +91,11 @@ func TestConvDirect(t *testing.T) {
 		name string
 		k    directKernels
 	}{{"go", directKernelsGo}}
-	if k, ok := directKernelsFor(); ok {
+	for _, k := range directKernelSets() {
 		kernelSets = append(kernelSets, struct {
 			name string
 			k    directKernels
-		}{"asm", k})
+		}{k.String(), k})
 	}
 	r := newRand(21)
 	for _, c := range directCases {
@@ -139,14 +139,21 @@ func TestConvDirect(t *testing.T) {
 	}
 }
 
-// TestConvDirectTileKernels compares each assembly micro-kernel with its
-// Go twin on one tile, with a row stride wider than a segment and every
-// flag, bit for bit apart from the fused multiply-add's rounding.
+// TestConvDirectTileKernels compares each assembly micro-kernel, of each
+// set the CPU has, with its Go twin on one tile, with a row stride wider
+// than a segment and every flag, bit for bit apart from the fused
+// multiply-add's rounding.
 func TestConvDirectTileKernels(t *testing.T) {
-	asm, ok := directKernelsFor()
-	if !ok {
+	sets := directKernelSets()
+	if len(sets) == 0 {
 		t.Skip("no assembly direct micro-kernels on this CPU or build")
 	}
+	for _, asm := range sets {
+		t.Run(asm.String(), func(t *testing.T) { testDirectTileKernels(t, asm) })
+	}
+}
+
+func testDirectTileKernels(t *testing.T, asm directKernels) {
 	r := newRand(22)
 	for _, shape := range [][2]int{{directMR, 16}, {directMR, 32}, {directMR16, 16}} {
 		mr, nr := shape[0], shape[1]
@@ -221,10 +228,16 @@ func TestConv2DConstFilter(t *testing.T) {
 // BenchmarkConvDirect times convDirect with bias and Relu on the fixtures'
 // convolution shapes (3×3, VALID, one thread), in GFLOP/s.
 func BenchmarkConvDirect(b *testing.B) {
-	k, ok := directKernelsFor()
-	if !ok {
+	sets := directKernelSets()
+	if len(sets) == 0 {
 		b.Skip("no assembly direct micro-kernels on this CPU or build")
 	}
+	for _, k := range sets {
+		b.Run(k.String(), func(b *testing.B) { benchConvDirect(b, k) })
+	}
+}
+
+func benchConvDirect(b *testing.B, k directKernels) {
 	for _, s := range []struct{ h, w, c, o int }{
 		{128, 128, 3, 16}, {63, 63, 16, 32}, {30, 30, 32, 64},
 		{70, 70, 1, 64}, {34, 34, 64, 64}, {16, 16, 64, 64},

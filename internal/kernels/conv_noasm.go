@@ -14,3 +14,11 @@ func directKernelsFor() (k directKernels, ok bool) { return directKernels{}, fal
 func directAsm(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	panic("kernels: no assembly direct micro-kernel in this build")
 }
+
+// directKernelSets returns no sets: this build has no assembly.
+func directKernelSets() []directKernels { return nil }
+
+// directAsmAVX2 is never called without the assembly micro-kernels.
+func directAsmAVX2(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	panic("kernels: no assembly direct micro-kernel in this build")
+}

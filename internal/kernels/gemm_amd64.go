@@ -117,7 +117,7 @@ func maxPool32(dst, src []float32, c, npix, dstStep, srcStep int, offs []int) {
 		return
 	}
 	checkMaxPool32(dst, src, c, npix, dstStep, srcStep, offs)
-	if haveConvAsm && c%16 == 0 {
+	if haveConv512 && c%16 == 0 {
 		maxPoolPixels512(&dst[0], &src[0], c, npix, dstStep, srcStep, &offs[0], len(offs))
 		return
 	}

@@ -16,8 +16,8 @@ import (
 // with C poisoned so that an unwritten element fails.
 func TestGemmDirect32(t *testing.T) {
 	kernelSets := map[string]directKernels{"go": directKernelsGo}
-	if k, ok := directKernelsFor(); ok {
-		kernelSets["asm"] = k
+	for _, k := range directKernelSets() {
+		kernelSets[k.String()] = k
 	}
 	r := newRand(41)
 	for _, m := range []int{1, 4, 5, 11, 12, 13, 25, 30} {
@@ -140,15 +140,22 @@ func TestFusedMatMulConstFilter(t *testing.T) {
 	}
 }
 
-// BenchmarkGemmDirect32 measures the float32 product through the direct
-// AVX-512 micro-kernels with B laid out beforehand (as a constant weight
-// is at load), over the sizes of BenchmarkGEMM, in GFLOP/s. Peak for
-// comparison: cores × 16 lanes × 2 flops (FMA) × 2 FMA units × clock.
+// BenchmarkGemmDirect32 measures the float32 product through each set of
+// direct micro-kernels the CPU has (AVX2, AVX-512) with B laid out
+// beforehand (as a constant weight is at load), over the sizes of
+// BenchmarkGEMM, in GFLOP/s. Peak for comparison: cores × lanes (8 for
+// AVX2, 16 for AVX-512) × 2 flops (FMA) × 2 FMA units × clock.
 func BenchmarkGemmDirect32(b *testing.B) {
-	dk, ok := directKernelsFor()
-	if !ok {
+	sets := directKernelSets()
+	if len(sets) == 0 {
 		b.Skip("no assembly direct micro-kernels on this CPU or build")
 	}
+	for _, dk := range sets {
+		b.Run(dk.String(), func(b *testing.B) { benchGemmDirect32(b, dk) })
+	}
+}
+
+func benchGemmDirect32(b *testing.B, dk directKernels) {
 	sizes := [][3]int{{64, 64, 64}, {128, 128, 128}, {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
 		{16384, 32, 27}, {4096, 64, 288}, {1024, 128, 576}, {8, 1024, 1024}}
 	for _, sz := range sizes {

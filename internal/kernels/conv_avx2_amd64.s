@@ -1,0 +1,138 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// sconv6x16avx2 is the AVX2/FMA direct-convolution micro-kernel: a block
+// of 6 output pixels by 16 output channels, in twelve YMM accumulators,
+// over the same A and B as the AVX-512 kernels of conv_amd64.s (row i of
+// segment s of A starts at a + offs[s] + i*lda, B is read row by row ldb
+// elements apart through all segments in turn). The block is finished in
+// registers: plus bias (flags bit 0), then max(x, 0) (flags bit 1),
+// before it is stored to c, rows ldc apart.
+//
+// Registers: AX the base of A, BX the segments left, CX the steps left in
+// a segment, DX the next offset, SI rows 0-2 and R11 rows 3-5 of A, DI the
+// row of B, R8 = lda, R9 = 3·lda, R12 = ldb (bytes); Y12 and Y13 the row
+// of B, Y14 the broadcast A value, Y15 zero.
+
+// ROW adds the products of one broadcast A value and the row of B to the
+// accumulators lo and hi.
+#define ROW(addr, lo, hi) \
+	VBROADCASTSS addr, Y14; \
+	VFMADD231PS  Y12, Y14, lo; \
+	VFMADD231PS  Y13, Y14, hi
+
+// RELU is max(x, 0) as Go computes it: MAXPS with the zero first keeps a
+// NaN, and adding +0 turns -0 into +0. Y15 holds zero.
+#define RELU(y) \
+	VMAXPS y, Y15, y; \
+	VADDPS Y15, y, y
+
+// func sconv6x16avx2(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+TEXT ·sconv6x16avx2(SB), NOSPLIT, $0-88
+	MOVQ nseg+0(FP), BX
+	MOVQ a+16(FP), AX
+	MOVQ lda+24(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ offs+32(FP), DX
+	MOVQ pb+40(FP), DI
+	MOVQ ldb+48(FP), R12
+	SHLQ $2, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+seg:
+	MOVQ (DX), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	LEAQ (SI)(R9*1), R11
+	MOVQ kseg+8(FP), CX
+
+step:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ROW((R11), Y6, Y7)
+	ROW((R11)(R8*1), Y8, Y9)
+	ROW((R11)(R8*2), Y10, Y11)
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ R12, DI
+	DECQ CX
+	JNE  step
+	ADDQ $8, DX
+	DECQ BX
+	JNE  seg
+
+	MOVQ flags+80(FP), CX
+	TESTQ $1, CX
+	JEQ   relu
+	MOVQ  bias+72(FP), SI
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y12, Y10, Y10
+	VADDPS Y13, Y11, Y11
+
+relu:
+	TESTQ $2, CX
+	JEQ   store
+	VXORPS Y15, Y15, Y15
+	RELU(Y0)
+	RELU(Y1)
+	RELU(Y2)
+	RELU(Y3)
+	RELU(Y4)
+	RELU(Y5)
+	RELU(Y6)
+	RELU(Y7)
+	RELU(Y8)
+	RELU(Y9)
+	RELU(Y10)
+	RELU(Y11)
+
+store:
+	MOVQ c+56(FP), DX
+	MOVQ ldc+64(FP), R8
+	SHLQ $2, R8
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
