@@ -250,7 +250,7 @@ func ewBuildPow(n Node) (Kernel, error) {
 		if err != nil {
 			return nil, n.Errorf(ErrInvalidArgument, "%v", err)
 		}
-		yf := ewFloat64s(y)
+		yf, _ := rdF64(y)
 		var yi []int64
 		if !isFloat(y.DType()) && !dtIsHalf(y.DType()) {
 			yi, _ = ewInt64s(y)
@@ -340,64 +340,27 @@ func ewIntPow(x, y int64) int64 {
 	return r
 }
 
-// ewFloat64s returns t's numeric elements as float64s.
-func ewFloat64s(t *tensor.Tensor) []float64 {
-	switch v := t.Data().(type) {
-	case []float64:
-		return v
-	case []float32:
-		return ewConvert[float32, float64](v)
-	case []int8:
-		return ewConvert[int8, float64](v)
-	case []uint8:
-		return ewConvert[uint8, float64](v)
-	case []int32:
-		return ewConvert[int32, float64](v)
-	case []int64:
-		return ewConvert[int64, float64](v)
-	case []int16:
-		return ewConvert[int16, float64](v)
-	case []uint16:
-		return ewConvert[uint16, float64](v)
-	case []uint32:
-		return ewConvert[uint32, float64](v)
-	case []uint64:
-		return ewConvert[uint64, float64](v)
-	case []tensor.F16, []tensor.BF16:
-		return dtHalfFloat64s(t)
-	}
-	return nil
-}
-
 // ewInt64s returns t's integer elements as int64s; false for another dtype.
 func ewInt64s(t *tensor.Tensor) ([]int64, bool) {
 	switch v := t.Data().(type) {
 	case []int64:
 		return v, true
 	case []int8:
-		return ewConvert[int8, int64](v), true
+		return rdConv[int8, int64](v), true
 	case []uint8:
-		return ewConvert[uint8, int64](v), true
+		return rdConv[uint8, int64](v), true
 	case []int32:
-		return ewConvert[int32, int64](v), true
+		return rdConv[int32, int64](v), true
 	case []int16:
-		return ewConvert[int16, int64](v), true
+		return rdConv[int16, int64](v), true
 	case []uint16:
-		return ewConvert[uint16, int64](v), true
+		return rdConv[uint16, int64](v), true
 	case []uint32:
-		return ewConvert[uint32, int64](v), true
+		return rdConv[uint32, int64](v), true
 	case []uint64: // as their bit patterns
-		return ewConvert[uint64, int64](v), true
+		return rdConv[uint64, int64](v), true
 	}
 	return nil, false
-}
-
-func ewConvert[S, D Real](s []S) []D {
-	d := make([]D, len(s))
-	for i, v := range s {
-		d[i] = D(v)
-	}
-	return d
 }
 
 // ewBuildBitShift makes BitShift(x, y) with direction "LEFT" or "RIGHT":

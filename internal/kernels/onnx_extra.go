@@ -22,75 +22,11 @@ func xtAbsent(in []*tensor.Tensor, i int) bool {
 	return i >= len(in) || in[i] == nil || in[i].Len() == 0
 }
 
-// xtFloat64s reads a numeric tensor as float64 values.
+// xtFloat64s reads a numeric or bool tensor as a fresh slice of float64
+// values (shNumbers without its ok).
 func xtFloat64s(t *tensor.Tensor) []float64 {
-	out := make([]float64, t.Len())
-	switch v := t.Data().(type) {
-	case []float32:
-		for i, e := range v {
-			out[i] = float64(e)
-		}
-	case []float64:
-		copy(out, v)
-	case []int8:
-		for i, e := range v {
-			out[i] = float64(e)
-		}
-	case []uint8:
-		for i, e := range v {
-			out[i] = float64(e)
-		}
-	case []int32:
-		for i, e := range v {
-			out[i] = float64(e)
-		}
-	case []int64:
-		for i, e := range v {
-			out[i] = float64(e)
-		}
-	case []bool:
-		for i, e := range v {
-			if e {
-				out[i] = 1
-			}
-		}
-	}
-	return out
-}
-
-// xtFromFloat64s returns a tensor of dtype dt holding vals, converted the
-// way a C cast converts them (integers truncate toward zero).
-func xtFromFloat64s(ctx context.Context, dt tensor.DType, shape tensor.Shape, vals []float64) *tensor.Tensor {
-	t := Alloc(ctx, dt, shape)
-	switch d := t.Data().(type) {
-	case []float32:
-		for i, v := range vals {
-			d[i] = float32(v)
-		}
-	case []float64:
-		copy(d, vals)
-	case []int8:
-		for i, v := range vals {
-			d[i] = int8(v)
-		}
-	case []uint8:
-		for i, v := range vals {
-			d[i] = uint8(v)
-		}
-	case []int32:
-		for i, v := range vals {
-			d[i] = int32(v)
-		}
-	case []int64:
-		for i, v := range vals {
-			d[i] = int64(v)
-		}
-	case []bool:
-		for i, v := range vals {
-			d[i] = v != 0
-		}
-	}
-	return t
+	v, _ := shNumbers(t)
+	return v
 }
 
 // xtResizeOpts are a Resize node's attributes.
@@ -271,7 +207,7 @@ func xtResize(ctx context.Context, x *tensor.Tensor, outShape tensor.Shape, scal
 		cur = next
 		shape[d] = outShape[d]
 	}
-	return xtFromFloat64s(ctx, x.DType(), outShape, cur)
+	return rdStore(ctx, x.DType(), outShape, cur)
 }
 
 // xtResizeGather is nearest-neighbour resizing: a gather along each axis.

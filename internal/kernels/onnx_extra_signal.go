@@ -75,7 +75,7 @@ func xtBuildWindow(f func(k, n float64) float64) Builder {
 			for k := range vals {
 				vals[k] = f(float64(k), denom)
 			}
-			return []*tensor.Tensor{xtFromFloat64s(ctx, dt, tensor.Shape{int(size)}, vals)}, nil
+			return []*tensor.Tensor{rdStore(ctx, dt, tensor.Shape{int(size)}, vals)}, nil
 		}), nil
 	}
 }
@@ -144,7 +144,7 @@ func xtBuildMel(n Node) (Kernel, error) {
 				}
 			}
 		}
-		return []*tensor.Tensor{xtFromFloat64s(ctx, dt, tensor.Shape{spec, int(bins)}, out)}, nil
+		return []*tensor.Tensor{rdStore(ctx, dt, tensor.Shape{spec, int(bins)}, out)}, nil
 	}), nil
 }
 
@@ -238,7 +238,7 @@ func xtBuildDFT(n Node) (Kernel, error) {
 				}
 			}
 		}
-		return []*tensor.Tensor{xtFromFloat64s(ctx, x.DType(), outShape, out)}, nil
+		return []*tensor.Tensor{rdStore(ctx, x.DType(), outShape, out)}, nil
 	}), nil
 }
 
@@ -312,6 +312,6 @@ func xtBuildSTFT(n Node) (Kernel, error) {
 				}
 			}
 		}
-		return []*tensor.Tensor{xtFromFloat64s(ctx, x.DType(), tensor.Shape{nb, frames, bins, 2}, out)}, nil
+		return []*tensor.Tensor{rdStore(ctx, x.DType(), tensor.Shape{nb, frames, bins, 2}, out)}, nil
 	}), nil
 }

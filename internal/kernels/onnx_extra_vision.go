@@ -205,7 +205,7 @@ func xtBuildRoiAlign(n Node) (Kernel, error) {
 				}
 			}
 		}
-		return []*tensor.Tensor{xtFromFloat64s(ctx, x.DType(), tensor.Shape{nr, ch, ph, pw}, out)}, nil
+		return []*tensor.Tensor{rdStore(ctx, x.DType(), tensor.Shape{nr, ch, ph, pw}, out)}, nil
 	}), nil
 }
 
@@ -282,7 +282,7 @@ func xtBuildGridSample(n Node) (Kernel, error) {
 				}
 			}
 		}
-		return []*tensor.Tensor{xtFromFloat64s(ctx, x.DType(), tensor.Shape{nb, ch, ho, wo}, out)}, nil
+		return []*tensor.Tensor{rdStore(ctx, x.DType(), tensor.Shape{nb, ch, ho, wo}, out)}, nil
 	}), nil
 }
 

@@ -90,7 +90,7 @@ func rdConv[S rdNum, D rdNum](v []S) []D {
 
 // rdStore returns a tensor of dtype dt and shape holding v, converted
 // (integers truncate toward zero, as a C cast does; half precision rounds
-// to nearest even).
+// to nearest even; a bool is whether the value is not zero).
 func rdStore(ctx context.Context, dt tensor.DType, shape tensor.Shape, v []float64) *tensor.Tensor {
 	t := Alloc(ctx, dt, shape)
 	switch d := t.Data().(type) {
@@ -121,6 +121,10 @@ func rdStore(ctx context.Context, dt tensor.DType, shape tensor.Shape, v []float
 	case []tensor.BF16:
 		for i, x := range v {
 			d[i] = tensor.BF16FromFloat64(x)
+		}
+	case []bool:
+		for i, x := range v {
+			d[i] = x != 0
 		}
 	}
 	return t

@@ -65,17 +65,17 @@ func shScalar(dt tensor.DType, v float64) (*tensor.Tensor, bool) {
 func shNumbers(t *tensor.Tensor) ([]float64, bool) {
 	switch v := t.Data().(type) {
 	case []float32:
-		return shToF64(v), true
+		return rdConv[float32, float64](v), true
 	case []float64:
 		return append([]float64(nil), v...), true
 	case []int8:
-		return shToF64(v), true
+		return rdConv[int8, float64](v), true
 	case []uint8:
-		return shToF64(v), true
+		return rdConv[uint8, float64](v), true
 	case []int32:
-		return shToF64(v), true
+		return rdConv[int32, float64](v), true
 	case []int64:
-		return shToF64(v), true
+		return rdConv[int64, float64](v), true
 	case []bool:
 		out := make([]float64, len(v))
 		for i, b := range v {
@@ -85,13 +85,13 @@ func shNumbers(t *tensor.Tensor) ([]float64, bool) {
 		}
 		return out, true
 	case []int16:
-		return shToF64(v), true
+		return rdConv[int16, float64](v), true
 	case []uint16:
-		return shToF64(v), true
+		return rdConv[uint16, float64](v), true
 	case []uint32:
-		return shToF64(v), true
+		return rdConv[uint32, float64](v), true
 	case []uint64:
-		return shToF64(v), true
+		return rdConv[uint64, float64](v), true
 	case []tensor.F16:
 		out := make([]float64, len(v))
 		for i, h := range v {
@@ -106,14 +106,6 @@ func shNumbers(t *tensor.Tensor) ([]float64, bool) {
 		return out, true
 	}
 	return nil, false
-}
-
-func shToF64[T Real | ~int16 | ~uint16 | ~uint32 | ~uint64](v []T) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 // shCmp returns a three-way comparison of t's elements i and j (NaN

@@ -85,7 +85,7 @@ func (k *trOptimizer) Compute(ctx context.Context, in []*tensor.Tensor) ([]*tens
 		size := shape.NumElements()
 		vals := make([][]float64, per)
 		for j, t := range tuple {
-			vals[j] = trBroadcast(trFloat64s(t), t.Shape(), shape, size)
+			vals[j] = trBroadcast(asFloat64s(t), t.Shape(), shape, size)
 		}
 		res := make([][]float64, 1+k.states)
 		for j := range res {
@@ -108,23 +108,10 @@ func (k *trOptimizer) Compute(ctx context.Context, in []*tensor.Tensor) ([]*tens
 			if j > 0 {
 				src = 1 + j
 			}
-			outs[j*count+i] = trFromFloat64s(ctx, tuple[src].DType(), shape, res[j])
+			outs[j*count+i] = rdStore(ctx, tuple[src].DType(), shape, res[j])
 		}
 	}
 	return outs, nil
-}
-
-// trFloat64s reads a float or double tensor as float64 values.
-func trFloat64s(t *tensor.Tensor) []float64 {
-	if t.DType() == tensor.Float64 {
-		return t.Float64s()
-	}
-	src := t.Float32s()
-	out := make([]float64, len(src))
-	for i, v := range src {
-		out[i] = float64(v)
-	}
-	return out
 }
 
 // trBroadcast returns vals (of shape from) broadcast to shape to of size
@@ -136,20 +123,6 @@ func trBroadcast(vals []float64, from, to tensor.Shape, size int) []float64 {
 	out := make([]float64, size)
 	BroadcastTo(out, to, vals, from)
 	return out
-}
-
-// trFromFloat64s returns a float or double tensor holding vals.
-func trFromFloat64s(ctx context.Context, dt tensor.DType, shape tensor.Shape, vals []float64) *tensor.Tensor {
-	t := Alloc(ctx, dt, shape)
-	if dt == tensor.Float64 {
-		copy(t.Float64s(), vals)
-		return t
-	}
-	d := t.Float32s()
-	for i, v := range vals {
-		d[i] = float32(v)
-	}
-	return t
 }
 
 // trBuildAdagrad builds Adagrad: r = R / (1 + T*decay_factor),
