@@ -47,25 +47,6 @@ func dtHalfCodec[T dtHalf]() (to func(T) float32, from func(float64) T) {
 		func(f float64) T { return T(tensor.F16FromFloat64(f)) }
 }
 
-// dtHalfFloat64s returns a Float16 or BFloat16 tensor's values as float64s.
-func dtHalfFloat64s(t *tensor.Tensor) []float64 {
-	switch v := t.Data().(type) {
-	case []tensor.F16:
-		out := make([]float64, len(v))
-		for i, e := range v {
-			out[i] = float64(e.Float32())
-		}
-		return out
-	case []tensor.BF16:
-		out := make([]float64, len(v))
-		for i, e := range v {
-			out[i] = float64(e.Float32())
-		}
-		return out
-	}
-	return nil
-}
-
 // binaryHalf is binaryFloat for the 16-bit floats: f on the float64 values
 // (exact for them), rounded once to T. For +, -, * and / that is the
 // correctly rounded result, as computing in float32 and rounding would be.

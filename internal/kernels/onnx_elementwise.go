@@ -194,16 +194,12 @@ func ewPredicate(ctx context.Context, n Node, in []*tensor.Tensor, f func(x floa
 		return nil, err
 	}
 	res, o := NewLikeCtx[bool](ctx, tensor.Bool, x.Shape())
-	switch v := x.Data().(type) {
-	case []tensor.F16, []tensor.BF16:
-		for i, e := range dtHalfFloat64s(x) {
-			o[i] = f(e)
-		}
-	case []float32:
+	if v, ok := x.Data().([]float32); ok {
 		for i, e := range v {
 			o[i] = f(float64(e))
 		}
-	case []float64:
+	} else { // float64, read in place, or a 16-bit float, widened
+		v, _ := rdF64(x)
 		for i, e := range v {
 			o[i] = f(e)
 		}
