@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 type threadsKey struct{}
@@ -142,12 +143,13 @@ func parallelDo(parts, n int, f func(lo, hi int)) {
 
 // batch is one parallel call: parts indices claimed by the caller and by
 // the pool's workers through state, which packs the batch's generation,
-// its part count and the next unclaimed part, so that a worker woken for
+// its part count and the next unclaimed part, so that a worker that found
 // an earlier call that has since ended claims nothing.
 type batch struct {
 	state atomic.Uint64 // gen<<32 | parts<<16 | next
 	left  atomic.Int32  // parts not yet finished
-	done  chan struct{} // a worker that finishes the last part sends here
+	fin   atomic.Int32  // finRunning, finWaiting or finDone
+	done  chan struct{} // a worker that finishes the last part sends here when the caller waits
 	gen   uint32
 	n     int
 	rng   func(lo, hi int)
@@ -155,25 +157,48 @@ type batch struct {
 	part  func(int)
 }
 
+// The states of batch.fin, through which the caller and a worker that
+// finishes the call's last part agree on whether the caller sleeps on done.
+const (
+	finRunning = iota // parts are running on workers
+	finWaiting        // the caller sleeps, or is about to, on done
+	finDone           // a worker finished the last part and touches the batch no more
+)
+
 const maxParts = 1<<16 - 1
+
+// spinWindow is how long a worker with nothing to do keeps polling for
+// parallel calls before it sleeps, and how long a caller waiting for a
+// part running on a worker polls before it sleeps. A sleeping goroutine
+// takes hundreds of microseconds to wake on a loaded machine, longer than
+// many layers; polling keeps a worker ready between one layer's parallel
+// call and the next, and stops soon after the calls stop.
+const spinWindow = 150 * time.Microsecond
+
+// spinCheck is how many polls a spinning goroutine makes between looks at
+// the clock, each followed by runtime.Gosched so that the goroutines
+// waiting for its processor run.
+const spinCheck = 16
 
 // run executes parts parts and returns when every one has finished.
 func (b *batch) run(parts int) {
 	parts = min(parts, maxParts)
 	b.gen++
 	b.left.Store(int32(parts))
+	b.fin.Store(finRunning)
 	b.state.Store(uint64(b.gen)<<32 | uint64(parts)<<16)
-	workers.wake(b, parts-1)
-	if !b.work(b.gen) {
-		// The last part to finish ran on a worker, which sends on done
-		// after its decrement: its last touch of this call.
-		<-b.done
+	slot := workers.post(b, parts-1)
+	last := b.work(b.gen)
+	// Every part is claimed now, so no worker needs to find b.
+	workers.unpost(slot)
+	if !last {
+		b.wait()
 	}
 }
 
 // work claims and runs the parts of generation gen until none is left. It
 // reports whether the caller finished the call's last part; a worker that
-// does sends on done instead.
+// does calls finish instead.
 func (b *batch) work(gen uint32) (last bool) {
 	for {
 		s := b.state.Load()
@@ -190,6 +215,32 @@ func (b *batch) work(gen uint32) (last bool) {
 		if b.left.Add(-1) == 0 {
 			return true
 		}
+	}
+}
+
+// finish is the last touch of b by the worker that finished its last
+// part: it wakes the caller if the caller sleeps.
+func (b *batch) finish() {
+	if b.fin.Swap(finDone) == finWaiting {
+		b.done <- struct{}{}
+	}
+}
+
+// wait returns once the worker running the call's last part has called
+// finish, polling for up to spinWindow before it sleeps on done.
+func (b *batch) wait() {
+	start := time.Now()
+	for i := 1; b.fin.Load() != finDone; i++ {
+		if i%spinCheck != 0 {
+			continue
+		}
+		if time.Since(start) > spinWindow {
+			if b.fin.Swap(finWaiting) != finDone {
+				<-b.done
+			}
+			return
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -227,51 +278,126 @@ func putBatch(b *batch) {
 	batches.Unlock()
 }
 
-// workerPool is the process's kernel workers: goroutines parked on a
-// channel until a parallel call wakes them. It starts them lazily, one
-// fewer than the most parts any call asked for, up to GOMAXPROCS. The
-// workers are never stopped: parked, they cost a little memory and no CPU,
-// and they are shared by every model in the process.
+// workerPool is the process's kernel workers. A parallel call posts its
+// batch in one of the offers slots; a worker that has just finished some
+// work polls the slots for spinWindow, then sleeps on wakeups until a call
+// finds too few polling workers and wakes it. The pool starts workers
+// lazily, one fewer than the most parts any call asked for, up to
+// GOMAXPROCS. The workers are never stopped: asleep, they cost a little
+// memory and no CPU, and they are shared by every model in the process.
 type workerPool struct {
-	mu      sync.Mutex
-	started int
-	wakeups chan wakeup
+	mu       sync.Mutex
+	started  atomic.Int32
+	spinning atomic.Int32 // workers polling the offers with nothing to run
+	sleeping atomic.Int32 // workers asleep on wakeups, or about to be
+	posted   atomic.Int32 // offers holding a batch
+	offers   [8]atomic.Pointer[batch]
+	wakeups  chan struct{}
 }
 
-type wakeup struct {
-	b   *batch
-	gen uint32
-}
+var workers = workerPool{wakeups: make(chan struct{}, 64)}
 
-var workers = workerPool{wakeups: make(chan wakeup, 256)}
-
-// wake asks up to n workers to help with b; it never blocks, since the
-// caller runs whatever parts no worker claims.
-func (p *workerPool) wake(b *batch, n int) {
+// post offers b to the workers, which may run up to n of its parts, and
+// wakes sleeping workers when too few are polling. It never blocks, since
+// the caller runs whatever parts no worker claims. It returns the slot
+// that unpost frees, or -1 when b was not posted.
+func (p *workerPool) post(b *batch, n int) int {
 	if n <= 0 {
-		return
+		return -1
 	}
-	p.mu.Lock()
-	for p.started < min(n, runtime.GOMAXPROCS(0)-1) {
-		p.started++
-		go p.work()
-	}
-	// More wakeups than workers would only queue up, to be found stale.
-	n = min(n, p.started)
-	p.mu.Unlock()
-	for range n {
-		select {
-		case p.wakeups <- wakeup{b, b.gen}:
-		default:
-			return
+	slot := -1
+	for i := range p.offers {
+		if p.offers[i].CompareAndSwap(nil, b) {
+			slot = i
+			break
 		}
+	}
+	if slot < 0 {
+		return -1
+	}
+	p.posted.Add(1)
+	if want := int32(min(n, runtime.GOMAXPROCS(0)-1)); p.started.Load() < want {
+		p.mu.Lock()
+		for p.started.Load() < want {
+			p.started.Add(1)
+			go p.work()
+		}
+		p.mu.Unlock()
+	}
+	// A worker that stops polling does so before it looks at posted for
+	// the last time, so either it sees b or this sees it gone.
+	for range min(n-int(p.spinning.Load()), int(p.sleeping.Load())) {
+		select {
+		case p.wakeups <- struct{}{}:
+		default:
+			return slot
+		}
+	}
+	return slot
+}
+
+// unpost withdraws the batch post put in slot.
+func (p *workerPool) unpost(slot int) {
+	if slot >= 0 {
+		p.offers[slot].Store(nil)
+		p.posted.Add(-1)
 	}
 }
 
 func (p *workerPool) work() {
-	for w := range p.wakeups {
-		if w.b.work(w.gen) {
-			w.b.done <- struct{}{}
-		}
+	for {
+		p.spin()
+		<-p.wakeups
+		p.sleeping.Add(-1)
 	}
+}
+
+// spin runs the parts of posted batches until it has found none for
+// spinWindow. It returns counted in sleeping.
+func (p *workerPool) spin() {
+	p.spinning.Add(1)
+	start := time.Now()
+	for i := 1; ; i++ {
+		if p.posted.Load() > 0 && p.help() {
+			start, i = time.Now(), 0
+			continue
+		}
+		if i%spinCheck != 0 {
+			continue
+		}
+		if time.Since(start) <= spinWindow {
+			runtime.Gosched()
+			continue
+		}
+		p.sleeping.Add(1)
+		p.spinning.Add(-1)
+		if p.posted.Load() == 0 {
+			return
+		}
+		p.spinning.Add(1)
+		p.sleeping.Add(-1)
+		start, i = time.Now(), 0
+	}
+}
+
+// help runs unclaimed parts of one posted batch and reports whether it
+// found any.
+func (p *workerPool) help() bool {
+	for i := range p.offers {
+		b := p.offers[i].Load()
+		if b == nil {
+			continue
+		}
+		s := b.state.Load()
+		if int(s&0xffff) >= int(s>>16&0xffff) {
+			continue
+		}
+		p.spinning.Add(-1)
+		if b.work(uint32(s >> 32)) {
+			b.finish()
+		}
+		p.spinning.Add(1)
+		return true
+	}
+	return false
 }

@@ -5,7 +5,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // countRanger counts how often each index of its range is visited.
@@ -90,4 +92,43 @@ func TestParallelRunAllocs(t *testing.T) {
 			t.Fatalf("index %d visited %d times, want 110", i, got)
 		}
 	}
+}
+
+// TestPoolSleepsWhenIdle checks that the workers stop polling soon after
+// the parallel calls stop: within a second every started worker sleeps,
+// and the process then spends next to no CPU time while idle.
+func TestPoolSleepsWhenIdle(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	ctx := WithThreads(context.Background(), 4)
+	r := &countRanger{hits: make([]atomic.Int32, 64)}
+	for range 200 {
+		parallelRun(ctx, 64, 1<<20, r)
+	}
+	if workers.started.Load() == 0 {
+		t.Fatal("no worker started")
+	}
+	deadline := time.Now().Add(time.Second)
+	for workers.sleeping.Load() < workers.started.Load() || workers.spinning.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a second after the last call, %d of %d workers sleep and %d poll",
+				workers.sleeping.Load(), workers.started.Load(), workers.spinning.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	before := processCPU(t)
+	time.Sleep(200 * time.Millisecond)
+	// A worker polling throughout would use the whole 200ms.
+	if used := processCPU(t) - before; used > 40*time.Millisecond {
+		t.Errorf("idle for 200ms, the process used %v of CPU, want about none", used)
+	}
+}
+
+// processCPU returns the user and system CPU time the process has used.
+func processCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
