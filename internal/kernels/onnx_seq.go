@@ -44,14 +44,12 @@ func cfPosition(n Node, in []*tensor.Tensor, i int, absent onnxAbsent, def, size
 		return def, nil
 	}
 	t := in[i]
-	if t == nil || t.Len() != 1 || (t.DType() != tensor.Int32 && t.DType() != tensor.Int64) {
+	if t == nil {
 		return 0, n.Errorf(ErrInvalidArgument, "position is %v, want one int32 or int64", t)
 	}
-	var p int64
-	if t.DType() == tensor.Int32 {
-		p = int64(t.Int32s()[0])
-	} else {
-		p = t.Int64s()[0]
+	p, ok := scalarInt(t)
+	if !ok {
+		return 0, n.Errorf(ErrInvalidArgument, "position is %v, want one int32 or int64", t)
 	}
 	if p < -int64(size) || p > int64(hi) {
 		return 0, n.Errorf(ErrInvalidArgument, "position %d is out of range for a sequence of %d", p, size)
@@ -210,16 +208,9 @@ func cfBuildSplitToSequence(n Node) (Kernel, error) {
 			squeeze = !keep
 		} else {
 			s := in[1]
-			if s.DType() != tensor.Int32 && s.DType() != tensor.Int64 {
+			vals, ok := IntValues(s)
+			if !ok {
 				return nil, n.Errorf(ErrInvalidArgument, "split is %v, want int32 or int64", s)
-			}
-			var vals []int64
-			if s.DType() == tensor.Int32 {
-				for _, v := range s.Int32s() {
-					vals = append(vals, int64(v))
-				}
-			} else {
-				vals = s.Int64s()
 			}
 			switch {
 			case s.Rank() == 0:
