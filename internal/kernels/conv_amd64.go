@@ -80,28 +80,23 @@ func directKernelSets() []directKernels {
 }
 
 //go:noescape
-func sconv6x16avx2(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sconvavx2(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, rowblocks, ntiles, strideA, strideC int)
 
-// directAsmAVX2 runs the AVX2 direct micro-kernel, a block of 6 rows by 16
-// columns, over the mr×nr tiles of t (mr a multiple of 6, nr of 16); its
-// pure-Go counterpart is directTileGo. The slice checks keep the assembly
-// inside its operands.
+// directAsmAVX2 runs the AVX2 direct micro-kernel, which computes blocks
+// of 6 rows by 16 columns, over the mr×nr tiles of t (mr a multiple of 6,
+// nr of 16): one call for each 16 columns. Its pure-Go counterpart is
+// directTileGo. The slice checks keep the assembly inside its operands.
 func directAsmAVX2(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	checkDirectTile(t, mr, nr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 	if mr%6 != 0 || nr%16 != 0 {
 		panic("kernels: no AVX2 direct micro-kernel of this tile")
 	}
-	for i := 0; i < t.n; i++ {
-		ai, ci := i*t.strideA, i*t.strideC
-		for j := 0; j < nr; j += 16 {
-			var pbias *float32
-			if flags&directBias != 0 {
-				pbias = &bias[j]
-			}
-			for r := 0; r < mr; r += 6 {
-				sconv6x16avx2(nseg, kseg, &a[ai+r*lda], lda, &offs[0], &b[j], ldb, &c[ci+r*ldc+j], ldc, pbias, flags)
-			}
+	for j := 0; j < nr; j += 16 {
+		var pbias *float32
+		if flags&directBias != 0 {
+			pbias = &bias[j]
 		}
+		sconvavx2(nseg, kseg, &a[0], lda, &offs[0], &b[j], ldb, &c[j], ldc, pbias, flags, mr/6, t.n, t.strideA, t.strideC)
 	}
 }
 

@@ -2,18 +2,22 @@
 
 #include "textflag.h"
 
-// sconv6x16avx2 is the AVX2/FMA direct-convolution micro-kernel: a block
-// of 6 output pixels by 16 output channels, in twelve YMM accumulators,
+// sconvavx2 is the AVX2/FMA direct-convolution micro-kernel: blocks of
+// 6 output pixels by 16 output channels, each in twelve YMM accumulators,
 // over the same A and B as the AVX-512 kernels of conv_amd64.s (row i of
 // segment s of A starts at a + offs[s] + i*lda, B is read row by row ldb
-// elements apart through all segments in turn). The block is finished in
+// elements apart through all segments in turn). A block is finished in
 // registers: plus bias (flags bit 0), then max(x, 0) (flags bit 1),
-// before it is stored to c, rows ldc apart.
+// before it is stored to c, rows ldc apart. The call computes rowblocks
+// such blocks one under the other (a tile of 6·rowblocks rows by 16), and
+// then, ntiles times in all, the same again with a and c moved on by
+// strideA and strideC elements.
 //
-// Registers: AX the base of A, BX the segments left, CX the steps left in
-// a segment, DX the next offset, SI rows 0-2 and R11 rows 3-5 of A, DI the
-// row of B, R8 = lda, R9 = 3·lda, R12 = ldb (bytes); Y12 and Y13 the row
-// of B, Y14 the broadcast A value, Y15 zero.
+// Registers: AX the base of A for the block, BX the segments left, CX the
+// steps left in a segment, DX the next offset, SI rows 0-2 and R11 rows
+// 3-5 of A, DI the row of B, R8 = lda, R9 = 3·lda, R12 = ldb (bytes), R10
+// the block's C, R13 the blocks left in the tile; Y12 and Y13 the row of
+// B, Y14 the broadcast A value, Y15 zero.
 
 // ROW adds the products of one broadcast A value and the row of B to the
 // accumulators lo and hi.
@@ -28,17 +32,23 @@
 	VMAXPS y, Y15, y; \
 	VADDPS Y15, y, y
 
-// func sconv6x16avx2(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·sconv6x16avx2(SB), NOSPLIT, $0-88
-	MOVQ nseg+0(FP), BX
-	MOVQ a+16(FP), AX
+// func sconvavx2(nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags, rowblocks, ntiles, strideA, strideC int)
+TEXT ·sconvavx2(SB), NOSPLIT, $0-120
 	MOVQ lda+24(FP), R8
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
-	MOVQ offs+32(FP), DX
-	MOVQ pb+40(FP), DI
 	MOVQ ldb+48(FP), R12
 	SHLQ $2, R12
+
+tile:
+	MOVQ a+16(FP), AX
+	MOVQ c+56(FP), R10
+	MOVQ rowblocks+88(FP), R13
+
+block:
+	MOVQ nseg+0(FP), BX
+	MOVQ offs+32(FP), DX
+	MOVQ pb+40(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -114,25 +124,40 @@ relu:
 	RELU(Y11)
 
 store:
-	MOVQ c+56(FP), DX
-	MOVQ ldc+64(FP), R8
-	SHLQ $2, R8
-	VMOVUPS Y0, (DX)
-	VMOVUPS Y1, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y2, (DX)
-	VMOVUPS Y3, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y4, (DX)
-	VMOVUPS Y5, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y6, (DX)
-	VMOVUPS Y7, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y8, (DX)
-	VMOVUPS Y9, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y10, (DX)
-	VMOVUPS Y11, 32(DX)
+	MOVQ ldc+64(FP), DX
+	SHLQ $2, DX
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ    DX, R10
+	VMOVUPS Y2, (R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ    DX, R10
+	VMOVUPS Y4, (R10)
+	VMOVUPS Y5, 32(R10)
+	ADDQ    DX, R10
+	VMOVUPS Y6, (R10)
+	VMOVUPS Y7, 32(R10)
+	ADDQ    DX, R10
+	VMOVUPS Y8, (R10)
+	VMOVUPS Y9, 32(R10)
+	ADDQ    DX, R10
+	VMOVUPS Y10, (R10)
+	VMOVUPS Y11, 32(R10)
+	ADDQ    DX, R10
+	LEAQ    (AX)(R9*2), AX
+	DECQ    R13
+	JNE     block
+
+	DECQ ntiles+96(FP)
+	JEQ  done
+	MOVQ strideA+104(FP), DX
+	SHLQ $2, DX
+	ADDQ DX, a+16(FP)
+	MOVQ strideC+112(FP), DX
+	SHLQ $2, DX
+	ADDQ DX, c+56(FP)
+	JMP  tile
+
+done:
 	VZEROUPPER
 	RET
