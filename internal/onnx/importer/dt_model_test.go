@@ -31,15 +31,12 @@ func dtCNN(et pb.TensorProto_DataType, enc func([]float32) []byte) *pb.ModelProt
 	node := func(op string, in []string, out string, attrs ...*pb.AttributeProto) *pb.NodeProto {
 		return &pb.NodeProto{OpType: op, Input: in, Output: []string{out}, Attribute: attrs}
 	}
-	ints := func(name string, v ...int64) *pb.AttributeProto {
-		return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INTS, Ints: v}
-	}
 	return &pb.ModelProto{
 		IrVersion:   8,
 		OpsetImport: []*pb.OperatorSetIdProto{{Version: 13}},
 		Graph: &pb.GraphProto{
 			Node: []*pb.NodeProto{
-				node("Conv", []string{"x", "w", "b"}, "c", ints("pads", 1, 1, 1, 1)),
+				node("Conv", []string{"x", "w", "b"}, "c", importer.IntsAttr("pads", 1, 1, 1, 1)),
 				node("Relu", []string{"c"}, "r"),
 				node("GlobalAveragePool", []string{"r"}, "g"),
 				node("Flatten", []string{"g"}, "f"),

@@ -24,21 +24,6 @@ func loadModel(t *testing.T, mp *pb.ModelProto) *engine.Model {
 	return m
 }
 
-// intAttr is an INT attribute.
-func intAttr(name string, v int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INT, I: v}
-}
-
-// intsAttr is an INTS attribute.
-func intsAttr(name string, v ...int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INTS, Ints: v}
-}
-
-// floatAttr is a FLOAT attribute.
-func floatAttr(name string, v float32) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_FLOAT, F: v}
-}
-
 // TestElemTypeRoundTrip checks that every dtype the importer reads maps
 // back to the ONNX element type it was read from.
 func TestElemTypeRoundTrip(t *testing.T) {

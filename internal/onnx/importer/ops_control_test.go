@@ -12,11 +12,6 @@ import (
 	"inferd/internal/tensor"
 )
 
-// cfNode is a NodeProto.
-func cfNode(op string, ins, outs []string, attrs ...*pb.AttributeProto) *pb.NodeProto {
-	return &pb.NodeProto{OpType: op, Input: ins, Output: outs, Attribute: attrs}
-}
-
 // cfGraphAttr is a graph attribute whose graph takes inputs and returns
 // outputs (names only: sub-graph types are optional).
 func cfGraphAttr(name string, inputs, outputs []string, nodes ...*pb.NodeProto) *pb.AttributeProto {
@@ -38,17 +33,17 @@ func cfF32(shape tensor.Shape, v ...float32) *tensor.Tensor { return tensor.Must
 // directly.
 func TestControlFlowCaptures(t *testing.T) {
 	bodyAttr := cfGraphAttr("body", []string{"i", "cond", "acc"}, []string{"cond_out", "acc2", "scan"},
-		cfNode("Identity", []string{"cond"}, []string{"cond_out"}),
-		cfNode("Add", []string{"acc", "x"}, []string{"acc2"}),
-		cfNode("Identity", []string{"acc2"}, []string{"scan"}))
+		importer.NodeProto("Identity", []string{"cond"}, []string{"cond_out"}),
+		importer.NodeProto("Add", []string{"acc", "x"}, []string{"acc2"}),
+		importer.NodeProto("Identity", []string{"acc2"}, []string{"scan"}))
 	then := cfGraphAttr("then_branch", nil, []string{"t1", "x"},
-		cfNode("Add", []string{"h", "x"}, []string{"t1"}))
+		importer.NodeProto("Add", []string{"h", "x"}, []string{"t1"}))
 	els := cfGraphAttr("else_branch", nil, []string{"final", "h"},
-		cfNode("Loop", []string{"n", "", "h"}, []string{"final", "scans"}, bodyAttr))
+		importer.NodeProto("Loop", []string{"n", "", "h"}, []string{"final", "scans"}, bodyAttr))
 	mp := shModel(13, []shInput{{"x", tensor.New(tensor.Float32, tensor.Shape{3})}, {"c", tensor.New(tensor.Int64, nil)}, {"n", tensor.New(tensor.Int64, nil)}}, nil,
 		[]string{"y", "y2"},
-		cfNode("Mul", []string{"x", "x"}, []string{"h"}),
-		cfNode("If", []string{"c"}, []string{"y", "y2"}, then, els))
+		importer.NodeProto("Mul", []string{"x", "x"}, []string{"h"}),
+		importer.NodeProto("If", []string{"c"}, []string{"y", "y2"}, then, els))
 	// shModel types feeds from their dtypes, which do not include bool.
 	mp.Graph.Input[1].Type.Value.(*pb.TypeProto_TensorType).TensorType.ElemType = int32(pb.TensorProto_BOOL)
 	m := loadModel(t, mp)
@@ -83,13 +78,13 @@ func TestControlFlowCaptures(t *testing.T) {
 // initializer from the outer graph.
 func TestScanCaptures(t *testing.T) {
 	body := cfGraphAttr("body", []string{"s", "row"}, []string{"s2", "y"},
-		cfNode("Add", []string{"s", "row"}, []string{"sr"}),
-		cfNode("Add", []string{"sr", "b"}, []string{"s2"}),
-		cfNode("Mul", []string{"s2", "two"}, []string{"y"}))
+		importer.NodeProto("Add", []string{"s", "row"}, []string{"sr"}),
+		importer.NodeProto("Add", []string{"sr", "b"}, []string{"s2"}),
+		importer.NodeProto("Mul", []string{"s2", "two"}, []string{"y"}))
 	two := &pb.TensorProto{DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{2}}
 	mp := shModel(11, []shInput{{"s0", tensor.New(tensor.Float32, tensor.Shape{2})}, {"xs", tensor.New(tensor.Float32, tensor.Shape{3, 2})}, {"b", tensor.New(tensor.Float32, tensor.Shape{2})}},
 		map[string]*pb.TensorProto{"two": two}, []string{"s", "ys"},
-		cfNode("Scan", []string{"s0", "xs"}, []string{"s", "ys"}, body, intAttr("num_scan_inputs", 1)))
+		importer.NodeProto("Scan", []string{"s0", "xs"}, []string{"s", "ys"}, body, importer.IntAttr("num_scan_inputs", 1)))
 	m := loadModel(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{"s0": cfF32(tensor.Shape{2}, 0, 0),
 		"xs": cfF32(tensor.Shape{3, 2}, 1, 2, 3, 4, 5, 6), "b": cfF32(tensor.Shape{2}, 10, 20)})
@@ -109,12 +104,12 @@ func TestScanCaptures(t *testing.T) {
 // maps a body reading an outer value over it, and joins the rows again,
 // and one that takes and returns a sequence.
 func TestSequences(t *testing.T) {
-	body := cfGraphAttr("body", []string{"r"}, []string{"r2"}, cfNode("Add", []string{"r", "b"}, []string{"r2"}))
+	body := cfGraphAttr("body", []string{"r"}, []string{"r2"}, importer.NodeProto("Add", []string{"r", "b"}, []string{"r2"}))
 	mp := shModel(17, []shInput{{"xs", tensor.New(tensor.Float32, tensor.Shape{2, 3})}, {"b", tensor.New(tensor.Float32, tensor.Shape{3})}}, nil, []string{"y", "len"},
-		cfNode("SplitToSequence", []string{"xs"}, []string{"rows"}, intAttr("keepdims", 0)),
-		cfNode("SequenceMap", []string{"rows"}, []string{"rows2"}, body),
-		cfNode("SequenceLength", []string{"rows2"}, []string{"len"}),
-		cfNode("ConcatFromSequence", []string{"rows2"}, []string{"y"}, intAttr("axis", 0), intAttr("new_axis", 1)))
+		importer.NodeProto("SplitToSequence", []string{"xs"}, []string{"rows"}, importer.IntAttr("keepdims", 0)),
+		importer.NodeProto("SequenceMap", []string{"rows"}, []string{"rows2"}, body),
+		importer.NodeProto("SequenceLength", []string{"rows2"}, []string{"len"}),
+		importer.NodeProto("ConcatFromSequence", []string{"rows2"}, []string{"y"}, importer.IntAttr("axis", 0), importer.IntAttr("new_axis", 1)))
 	m := loadModel(t, mp)
 	out, err := m.Run(context.Background(), importer.Signature, map[string]*tensor.Tensor{
 		"xs": cfF32(tensor.Shape{2, 3}, 1, 2, 3, 4, 5, 6), "b": cfF32(tensor.Shape{3}, 10, 20, 30)})
@@ -130,8 +125,8 @@ func TestSequences(t *testing.T) {
 
 	seqType := &pb.TypeProto{Value: &pb.TypeProto_SequenceType{SequenceType: &pb.TypeProto_Sequence{}}}
 	mp = shModel(17, nil, nil, []string{"s2", "first"},
-		cfNode("SequenceInsert", []string{"s", "extra"}, []string{"s2"}),
-		cfNode("SequenceAt", []string{"s", "zero"}, []string{"first"}))
+		importer.NodeProto("SequenceInsert", []string{"s", "extra"}, []string{"s2"}),
+		importer.NodeProto("SequenceAt", []string{"s", "zero"}, []string{"first"}))
 	mp.Graph.Input = []*pb.ValueInfoProto{{Name: "s", Type: seqType}, {Name: "extra", Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
 		TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT)}}}}}
 	mp.Graph.Initializer = []*pb.TensorProto{{Name: "zero", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{0}}}
@@ -204,16 +199,16 @@ func TestSequenceProtos(t *testing.T) {
 // TestControlFlowRefuses checks import errors: a sub-graph reading a name
 // nothing defines, and a missing body.
 func TestControlFlowRefuses(t *testing.T) {
-	then := cfGraphAttr("then_branch", nil, []string{"t"}, cfNode("Neg", []string{"nowhere"}, []string{"t"}))
+	then := cfGraphAttr("then_branch", nil, []string{"t"}, importer.NodeProto("Neg", []string{"nowhere"}, []string{"t"}))
 	els := cfGraphAttr("else_branch", nil, []string{"x"})
 	mp := shModel(13, []shInput{{"x", tensor.New(tensor.Float32, tensor.Shape{1})}}, nil, []string{"y"},
-		cfNode("Cast", []string{"x"}, []string{"c"}, intAttr("to", int64(pb.TensorProto_BOOL))),
-		cfNode("If", []string{"c"}, []string{"y"}, then, els))
+		importer.NodeProto("Cast", []string{"x"}, []string{"c"}, importer.IntAttr("to", int64(pb.TensorProto_BOOL))),
+		importer.NodeProto("If", []string{"c"}, []string{"y"}, then, els))
 	if _, err := importer.Import(mp, ""); !errors.Is(err, engine.ErrInvalidModel) || !strings.Contains(err.Error(), `"nowhere"`) {
 		t.Errorf("unknown name: err = %v", err)
 	}
 	mp = shModel(13, []shInput{{"x", tensor.New(tensor.Float32, tensor.Shape{1})}}, nil, []string{"y"},
-		cfNode("Loop", []string{"", "", "x"}, []string{"y"}))
+		importer.NodeProto("Loop", []string{"", "", "x"}, []string{"y"}))
 	if _, err := importer.Import(mp, ""); !errors.Is(err, engine.ErrInvalidModel) || !strings.Contains(err.Error(), "body") {
 		t.Errorf("no body: err = %v", err)
 	}
@@ -224,12 +219,12 @@ func TestControlFlowRefuses(t *testing.T) {
 func TestLoopNoTrip(t *testing.T) {
 	f := int32(pb.TensorProto_FLOAT)
 	body := cfGraphAttr("body", []string{"i", "cond", "v"}, []string{"cond", "v2", "s"},
-		cfNode("Neg", []string{"v"}, []string{"v2"}),
-		cfNode("Identity", []string{"v"}, []string{"s"}))
+		importer.NodeProto("Neg", []string{"v"}, []string{"v2"}),
+		importer.NodeProto("Identity", []string{"v"}, []string{"s"}))
 	body.G.Output[2].Type = &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: f,
 		Shape: &pb.TensorShapeProto{Dim: []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}}}}}}
 	mp := shModel(13, []shInput{{"m", tensor.New(tensor.Int64, nil)}, {"v", tensor.New(tensor.Float32, tensor.Shape{2})}}, nil, []string{"vf", "ss"},
-		cfNode("Loop", []string{"m", "", "v"}, []string{"vf", "ss"}, body))
+		importer.NodeProto("Loop", []string{"m", "", "v"}, []string{"vf", "ss"}, body))
 	m := loadModel(t, mp)
 	for _, tc := range []struct {
 		trips  int64

@@ -68,13 +68,13 @@ func TestElementwiseConverters(t *testing.T) {
 		shape  tensor.Shape
 		want   string
 	}{
-		{"legacy broadcast at an axis", 6, "Add", []*pb.AttributeProto{intAttr("broadcast", 1), intAttr("axis", 1)}, []string{"a", "b"},
+		{"legacy broadcast at an axis", 6, "Add", []*pb.AttributeProto{importer.IntAttr("broadcast", 1), importer.IntAttr("axis", 1)}, []string{"a", "b"},
 			map[string]*tensor.Tensor{"a": f32(tensor.Shape{1, 3, 2}, 0, 0, 0, 0, 0, 0), "b": f32(tensor.Shape{3}, 1, 2, 3)},
 			tensor.Shape{1, 3, 2}, "[1 1 2 2 3 3]"},
-		{"legacy broadcast at the end", 6, "Sub", []*pb.AttributeProto{intAttr("broadcast", 1)}, []string{"a", "b"},
+		{"legacy broadcast at the end", 6, "Sub", []*pb.AttributeProto{importer.IntAttr("broadcast", 1)}, []string{"a", "b"},
 			map[string]*tensor.Tensor{"a": f32(tensor.Shape{2, 2}, 5, 5, 5, 5), "b": f32(tensor.Shape{2}, 1, 2)},
 			tensor.Shape{2, 2}, "[4 3 4 3]"},
-		{"legacy pow at an axis", 6, "Pow", []*pb.AttributeProto{intAttr("broadcast", 1), intAttr("axis", 0)}, []string{"a", "b"},
+		{"legacy pow at an axis", 6, "Pow", []*pb.AttributeProto{importer.IntAttr("broadcast", 1), importer.IntAttr("axis", 0)}, []string{"a", "b"},
 			map[string]*tensor.Tensor{"a": f32(tensor.Shape{2, 2}, 2, 2, 2, 2), "b": f32(tensor.Shape{2}, 1, 3)},
 			tensor.Shape{2, 2}, "[2 2 8 8]"},
 		{"int division truncates", 14, "Div", nil, []string{"a", "b"},
@@ -83,7 +83,7 @@ func TestElementwiseConverters(t *testing.T) {
 		{"mod takes the divisor's sign", 13, "Mod", nil, []string{"a", "b"},
 			map[string]*tensor.Tensor{"a": i32(tensor.Shape{3}, -7, 7, -7), "b": i32(tensor.Shape{3}, 3, -3, -3)},
 			tensor.Shape{3}, "[2 -2 -1]"},
-		{"fmod takes the dividend's sign", 13, "Mod", []*pb.AttributeProto{intAttr("fmod", 1)}, []string{"a", "b"},
+		{"fmod takes the dividend's sign", 13, "Mod", []*pb.AttributeProto{importer.IntAttr("fmod", 1)}, []string{"a", "b"},
 			map[string]*tensor.Tensor{"a": f32(tensor.Shape{3}, -7, 7, -7), "b": f32(tensor.Shape{3}, 3, -3, -3)},
 			tensor.Shape{3}, "[-1 1 -1]"},
 		{"xor", 7, "Xor", nil, []string{"a", "b"},
@@ -95,7 +95,7 @@ func TestElementwiseConverters(t *testing.T) {
 		{"leaky relu's ONNX default alpha", 16, "LeakyRelu", nil, []string{"x"},
 			map[string]*tensor.Tensor{"x": f32(tensor.Shape{2}, -100, 3)},
 			tensor.Shape{2}, "[-1 3]"},
-		{"elu with another alpha", 6, "Elu", []*pb.AttributeProto{floatAttr("alpha", 2)}, []string{"x"},
+		{"elu with another alpha", 6, "Elu", []*pb.AttributeProto{importer.FloatAttr("alpha", 2)}, []string{"x"},
 			map[string]*tensor.Tensor{"x": f32(tensor.Shape{2}, float32(math.Log(0.5)), 3)},
 			tensor.Shape{2}, "[-1 3]"},
 		{"sum of three", 13, "Sum", nil, []string{"a", "b", "c"},
@@ -107,13 +107,13 @@ func TestElementwiseConverters(t *testing.T) {
 		{"clip with only a min", 13, "Clip", nil, []string{"x", "lo"},
 			map[string]*tensor.Tensor{"x": i32(tensor.Shape{3}, -9, 0, 9), "lo": i32(tensor.Shape{}, -1)},
 			tensor.Shape{3}, "[-1 0 9]"},
-		{"cast to string", 13, "Cast", []*pb.AttributeProto{intAttr("to", int64(pb.TensorProto_STRING))}, []string{"x"},
+		{"cast to string", 13, "Cast", []*pb.AttributeProto{importer.IntAttr("to", int64(pb.TensorProto_STRING))}, []string{"x"},
 			map[string]*tensor.Tensor{"x": i32(tensor.Shape{2}, -3, 40)},
 			tensor.Shape{2}, "[-3 40]"},
 		{"cast to a type named as before opset 6", 5, "Cast", []*pb.AttributeProto{{Name: "to", Type: pb.AttributeProto_STRING, S: []byte("INT32")}}, []string{"x"},
 			map[string]*tensor.Tensor{"x": f32(tensor.Shape{2}, -3.5, 40.25)},
 			tensor.Shape{2}, "[-3 40]"},
-		{"cast to bool", 13, "Cast", []*pb.AttributeProto{intAttr("to", int64(pb.TensorProto_BOOL))}, []string{"x"},
+		{"cast to bool", 13, "Cast", []*pb.AttributeProto{importer.IntAttr("to", int64(pb.TensorProto_BOOL))}, []string{"x"},
 			map[string]*tensor.Tensor{"x": f32(tensor.Shape{3}, 0, 0.5, float32(math.NaN()))},
 			tensor.Shape{3}, "[false true true]"},
 	}
@@ -159,7 +159,7 @@ func TestElementwiseLowering(t *testing.T) {
 	}{
 		{"clip 0..6 inputs is Relu6", 13, "Clip", nil, []string{"x", "lo", "hi"},
 			map[string]*pb.TensorProto{"lo": scalar(0), "hi": scalar(6)}, "Relu6", "[0 0.5 3 6]"},
-		{"clip 0..6 attributes is Relu6", 6, "Clip", []*pb.AttributeProto{floatAttr("min", 0), floatAttr("max", 6)}, []string{"x"},
+		{"clip 0..6 attributes is Relu6", 6, "Clip", []*pb.AttributeProto{importer.FloatAttr("min", 0), importer.FloatAttr("max", 6)}, []string{"x"},
 			nil, "Relu6", "[0 0.5 3 6]"},
 		{"clip from 0 is Relu", 13, "Clip", nil, []string{"x", "lo"},
 			map[string]*pb.TensorProto{"lo": scalar(0)}, "Relu", "[0 0.5 3 9]"},
@@ -170,9 +170,9 @@ func TestElementwiseLowering(t *testing.T) {
 		{"min of three is the ONNX kernel", 13, "Min", nil, []string{"x", "c", "d"},
 			map[string]*pb.TensorProto{"c": scalar(1), "d": scalar(-8)}, "OnnxMin", "[-8 -8 -8 -8]"},
 		{"sum of two is AddV2", 13, "Sum", nil, []string{"x", "x"}, nil, "AddV2", "[-14 1 6 18]"},
-		{"elu with ONNX's default alpha is TensorFlow's", 6, "Elu", []*pb.AttributeProto{floatAttr("alpha", 1)}, []string{"x"},
+		{"elu with ONNX's default alpha is TensorFlow's", 6, "Elu", []*pb.AttributeProto{importer.FloatAttr("alpha", 1)}, []string{"x"},
 			nil, "Elu", fmt.Sprint([]float32{float32(math.Expm1(-7)), 0.5, 3, 9})},
-		{"selu with other constants is the ONNX kernel", 6, "Selu", []*pb.AttributeProto{floatAttr("gamma", 2)}, []string{"x"},
+		{"selu with other constants is the ONNX kernel", 6, "Selu", []*pb.AttributeProto{importer.FloatAttr("gamma", 2)}, []string{"x"},
 			nil, "OnnxSelu", fmt.Sprint([]float32{float32(2 * 1.67326319217681884765625 * math.Expm1(-7)), 1, 6, 18})},
 	}
 	for _, tc := range tests {
@@ -216,7 +216,7 @@ func TestElementwiseLowering(t *testing.T) {
 // fails the load, naming the dtype.
 func TestElementwiseRefuses(t *testing.T) {
 	feeds := map[string]*tensor.Tensor{"x": tensor.New(tensor.Float32, tensor.Shape{1})}
-	mp := ewModel(13, "Cast", []*pb.AttributeProto{intAttr("to", int64(pb.TensorProto_COMPLEX64))}, []string{"x"}, feeds)
+	mp := ewModel(13, "Cast", []*pb.AttributeProto{importer.IntAttr("to", int64(pb.TensorProto_COMPLEX64))}, []string{"x"}, feeds)
 	_, err := importer.Load(context.Background(), write(t, t.TempDir(), mp), engine.Options{})
 	if !errors.Is(err, engine.ErrUnsupported) || !strings.Contains(err.Error(), "COMPLEX64") {
 		t.Fatalf("err = %v, want ErrUnsupported naming COMPLEX64", err)

@@ -52,15 +52,6 @@ func xtRun(t *testing.T, opset int64, node *pb.NodeProto, feeds []string, values
 
 func TestExtraConverters(t *testing.T) {
 	x := tensor.MustFromSlice(tensor.Shape{1, 1, 2, 2}, []float32{1, 2, 3, 4})
-	floats := func(name string, v ...float32) *pb.AttributeProto {
-		return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_FLOATS, Floats: v}
-	}
-	float := func(name string, v float32) *pb.AttributeProto {
-		return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_FLOAT, F: v}
-	}
-	str := func(name, v string) *pb.AttributeProto {
-		return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_STRING, S: []byte(v)}
-	}
 	f32s := func(dims []int64, v ...float32) *pb.TensorProto {
 		return &pb.TensorProto{Dims: dims, DataType: int32(pb.TensorProto_FLOAT), FloatData: v}
 	}
@@ -74,13 +65,13 @@ func TestExtraConverters(t *testing.T) {
 		want   []string
 	}{
 		{"Upsample-1 height and width scales", 1,
-			&pb.NodeProto{OpType: "Upsample", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{float("height_scale", 1), float("width_scale", 2)}},
+			&pb.NodeProto{OpType: "Upsample", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.FloatAttr("height_scale", 1), importer.FloatAttr("width_scale", 2)}},
 			[]string{"x"}, []*tensor.Tensor{x}, nil, []string{"float32[1,1,2,4][1 1 2 2 3 3 4 4]"}},
 		{"Upsample-7 scales attribute", 7,
-			&pb.NodeProto{OpType: "Upsample", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{floats("scales", 1, 1, 2, 1)}},
+			&pb.NodeProto{OpType: "Upsample", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.FloatsAttr("scales", 1, 1, 2, 1)}},
 			[]string{"x"}, []*tensor.Tensor{x}, nil, []string{"float32[1,1,4,2][1 2 1 2 3 4 3 4]"}},
 		{"Upsample-9 scales input, linear is asymmetric", 9,
-			&pb.NodeProto{OpType: "Upsample", Input: []string{"x", "s"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{str("mode", "linear")}},
+			&pb.NodeProto{OpType: "Upsample", Input: []string{"x", "s"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.StringAttr("mode", "linear")}},
 			[]string{"x"}, []*tensor.Tensor{x}, map[string]*pb.TensorProto{"s": f32s([]int64{4}, 1, 1, 1, 2)},
 			[]string{"float32[1,1,2,4][1 1.5 2 2 3 3.5 4 4]"}},
 		{"Resize-13 with absent roi and scales", 13,

@@ -22,22 +22,6 @@ type nnNet struct {
 	outputs []string
 }
 
-func nnNode(op string, in, out []string, attrs ...*pb.AttributeProto) *pb.NodeProto {
-	return &pb.NodeProto{OpType: op, Input: in, Output: out, Attribute: attrs}
-}
-
-func nnAInts(name string, v ...int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INTS, Ints: v}
-}
-
-func nnAInt(name string, v int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INT, I: v}
-}
-
-func nnAStr(name, v string) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_STRING, S: []byte(v)}
-}
-
 // model builds the ONNX model; with weightsAsInputs the convolution
 // weights are graph inputs rather than initializers, which keeps every
 // Conv on the OnnxConv kernel and so gives the reference outputs.
@@ -148,7 +132,7 @@ func TestNNLayout(t *testing.T) {
 		if b != "" {
 			ins = append(ins, b)
 		}
-		return nnNode("Conv", ins, []string{out}, attrs...)
+		return NodeProto("Conv", ins, []string{out}, attrs...)
 	}
 	for _, tt := range []struct {
 		name       string
@@ -158,13 +142,13 @@ func TestNNLayout(t *testing.T) {
 	}{
 		{"conv relu maxpool depthwise avgpool global", nnNet{
 			nodes: []*pb.NodeProto{
-				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
-				nnNode("Relu", []string{"c1"}, []string{"r1"}),
-				nnNode("MaxPool", []string{"r1"}, []string{"p1"}, nnAInts("kernel_shape", 2, 2), nnAInts("strides", 2, 2)),
-				conv("p1", "w2", "", "c2", nnAInt("group", 6), nnAInts("strides", 2, 2), nnAStr("auto_pad", "SAME_UPPER")),
-				nnNode("Add", []string{"c2", "bias"}, []string{"a2"}),
-				nnNode("AveragePool", []string{"a2"}, []string{"p2"}, nnAInts("kernel_shape", 3, 3), nnAInts("pads", 1, 1, 1, 1), nnAInt("count_include_pad", 1)),
-				nnNode("GlobalAveragePool", []string{"p2"}, []string{"y"}),
+				conv("x", "w1", "b1", "c1", IntsAttr("pads", 1, 1, 1, 1)),
+				NodeProto("Relu", []string{"c1"}, []string{"r1"}),
+				NodeProto("MaxPool", []string{"r1"}, []string{"p1"}, IntsAttr("kernel_shape", 2, 2), IntsAttr("strides", 2, 2)),
+				conv("p1", "w2", "", "c2", IntAttr("group", 6), IntsAttr("strides", 2, 2), StringAttr("auto_pad", "SAME_UPPER")),
+				NodeProto("Add", []string{"c2", "bias"}, []string{"a2"}),
+				NodeProto("AveragePool", []string{"a2"}, []string{"p2"}, IntsAttr("kernel_shape", 3, 3), IntsAttr("pads", 1, 1, 1, 1), IntAttr("count_include_pad", 1)),
+				NodeProto("GlobalAveragePool", []string{"p2"}, []string{"y"}),
 			},
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {12, 1, 3, 3}, "bias": {12, 1, 1}},
 			weights: []string{"w1", "w2"},
@@ -172,16 +156,16 @@ func TestNNLayout(t *testing.T) {
 		}, 3, nil},
 		{"grouped dilated prelu ceil lp residual reduce", nnNet{
 			nodes: []*pb.NodeProto{
-				conv("x", "w1", "b1", "c1", nnAInt("group", 2), nnAInts("dilations", 2, 2), nnAInts("pads", 2, 1, 2, 1)),
-				nnNode("PRelu", []string{"c1", "slope"}, []string{"r1"}),
-				nnNode("MaxPool", []string{"r1"}, []string{"p1"}, nnAInts("kernel_shape", 3, 3), nnAInts("strides", 2, 2), nnAInt("ceil_mode", 1)),
-				nnNode("LpPool", []string{"p1"}, []string{"l1"}, nnAInts("kernel_shape", 2, 2), nnAInt("p", 2)),
+				conv("x", "w1", "b1", "c1", IntAttr("group", 2), IntsAttr("dilations", 2, 2), IntsAttr("pads", 2, 1, 2, 1)),
+				NodeProto("PRelu", []string{"c1", "slope"}, []string{"r1"}),
+				NodeProto("MaxPool", []string{"r1"}, []string{"p1"}, IntsAttr("kernel_shape", 3, 3), IntsAttr("strides", 2, 2), IntAttr("ceil_mode", 1)),
+				NodeProto("LpPool", []string{"p1"}, []string{"l1"}, IntsAttr("kernel_shape", 2, 2), IntAttr("p", 2)),
 				conv("l1", "wa", "ba", "ca"),
-				conv("l1", "wb", "", "cb", nnAInts("kernel_shape", 3, 3), nnAStr("auto_pad", "SAME_UPPER")),
-				nnNode("Add", []string{"ca", "cb"}, []string{"s"}),
-				nnNode("Mul", []string{"s", "half"}, []string{"m"}),
-				nnNode("ReduceMean", []string{"m"}, []string{"y"}, nnAInts("axes", 2, 3), nnAInt("keepdims", 0)),
-				nnNode("ReduceMax", []string{"m"}, []string{"z"}, nnAInts("axes", 1)),
+				conv("l1", "wb", "", "cb", IntsAttr("kernel_shape", 3, 3), StringAttr("auto_pad", "SAME_UPPER")),
+				NodeProto("Add", []string{"ca", "cb"}, []string{"s"}),
+				NodeProto("Mul", []string{"s", "half"}, []string{"m"}),
+				NodeProto("ReduceMean", []string{"m"}, []string{"y"}, IntsAttr("axes", 2, 3), IntAttr("keepdims", 0)),
+				NodeProto("ReduceMax", []string{"m"}, []string{"z"}, IntsAttr("axes", 1)),
 			},
 			inits:   map[string][]int{"w1": {8, 2, 3, 3}, "b1": {8}, "slope": {8, 1, 1}, "wa": {5, 8, 1, 1}, "ba": {5}, "wb": {5, 8, 3, 3}, "half": {1}},
 			weights: []string{"w1", "wa", "wb"},
@@ -190,11 +174,11 @@ func TestNNLayout(t *testing.T) {
 		{"zero pad folded into conv", nnNet{
 			nodes: []*pb.NodeProto{
 				conv("x", "w1", "b1", "c1"),
-				nnNode("Relu", []string{"c1"}, []string{"r1"}),
-				nnNode("Constant", nil, []string{"pads"}, nnAInts("value_ints", 0, 0, 1, 2, 0, 0, 2, 1)),
-				nnNode("Pad", []string{"r1", "pads"}, []string{"p1"}),
-				conv("p1", "w2", "", "c2", nnAInts("pads", 1, 0, 0, 1), nnAInts("strides", 2, 2)),
-				nnNode("MaxPool", []string{"c2"}, []string{"y"}, nnAInts("kernel_shape", 3, 2), nnAInts("pads", 1, 1, 0, 1)),
+				NodeProto("Relu", []string{"c1"}, []string{"r1"}),
+				NodeProto("Constant", nil, []string{"pads"}, IntsAttr("value_ints", 0, 0, 1, 2, 0, 0, 2, 1)),
+				NodeProto("Pad", []string{"r1", "pads"}, []string{"p1"}),
+				conv("p1", "w2", "", "c2", IntsAttr("pads", 1, 0, 0, 1), IntsAttr("strides", 2, 2)),
+				NodeProto("MaxPool", []string{"c2"}, []string{"y"}, IntsAttr("kernel_shape", 3, 2), IntsAttr("pads", 1, 1, 0, 1)),
 			},
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {5, 6, 3, 3}},
 			weights: []string{"w1", "w2"},
@@ -202,14 +186,14 @@ func TestNNLayout(t *testing.T) {
 		}, 2, []string{"OnnxPad", "OnnxConv", "OnnxMaxPool"}},
 		{"softmax and argmax over channels", nnNet{
 			nodes: []*pb.NodeProto{
-				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
-				nnNode("Softmax", []string{"c1"}, []string{"y"}, nnAInt("axis", 1)),
-				nnNode("LogSoftmax", []string{"c1"}, []string{"z"}, nnAInt("axis", -2)),
-				nnNode("Softmax", []string{"c1"}, []string{"s"}),
-				nnNode("ArgMax", []string{"c1"}, []string{"am"}, nnAInt("axis", 1), nnAInt("keepdims", 0)),
-				nnNode("ArgMin", []string{"c1"}, []string{"an"}, nnAInt("axis", 3)),
-				nnNode("Cast", []string{"am"}, []string{"amf"}, nnAInt("to", int64(pb.TensorProto_FLOAT))),
-				nnNode("Cast", []string{"an"}, []string{"anf"}, nnAInt("to", int64(pb.TensorProto_FLOAT))),
+				conv("x", "w1", "b1", "c1", IntsAttr("pads", 1, 1, 1, 1)),
+				NodeProto("Softmax", []string{"c1"}, []string{"y"}, IntAttr("axis", 1)),
+				NodeProto("LogSoftmax", []string{"c1"}, []string{"z"}, IntAttr("axis", -2)),
+				NodeProto("Softmax", []string{"c1"}, []string{"s"}),
+				NodeProto("ArgMax", []string{"c1"}, []string{"am"}, IntAttr("axis", 1), IntAttr("keepdims", 0)),
+				NodeProto("ArgMin", []string{"c1"}, []string{"an"}, IntAttr("axis", 3)),
+				NodeProto("Cast", []string{"am"}, []string{"amf"}, IntAttr("to", int64(pb.TensorProto_FLOAT))),
+				NodeProto("Cast", []string{"an"}, []string{"anf"}, IntAttr("to", int64(pb.TensorProto_FLOAT))),
 			},
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}},
 			weights: []string{"w1"},
@@ -217,14 +201,14 @@ func TestNNLayout(t *testing.T) {
 		}, 5, nil},
 		{"resize and pad between convs", nnNet{
 			nodes: []*pb.NodeProto{
-				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
-				nnNode("Constant", nil, []string{"scales"}, &pb.AttributeProto{Name: "value_floats", Type: pb.AttributeProto_FLOATS, Floats: []float32{1, 1, 2, 1.5}}),
-				nnNode("Resize", []string{"c1", "", "scales"}, []string{"u1"}, nnAStr("mode", "linear")),
+				conv("x", "w1", "b1", "c1", IntsAttr("pads", 1, 1, 1, 1)),
+				NodeProto("Constant", nil, []string{"scales"}, &pb.AttributeProto{Name: "value_floats", Type: pb.AttributeProto_FLOATS, Floats: []float32{1, 1, 2, 1.5}}),
+				NodeProto("Resize", []string{"c1", "", "scales"}, []string{"u1"}, StringAttr("mode", "linear")),
 				conv("u1", "w2", "", "y"),
-				nnNode("Constant", nil, []string{"sizes"}, nnAInts("value_ints", 2, 6, 7, 13)),
-				nnNode("Resize", []string{"c1", "", "", "sizes"}, []string{"r2"}, nnAStr("mode", "cubic"), nnAStr("coordinate_transformation_mode", "align_corners")),
-				nnNode("Constant", nil, []string{"pads"}, nnAInts("value_ints", 0, 0, 2, 1, 0, 0, 1, 2)),
-				nnNode("Pad", []string{"r2", "pads"}, []string{"z"}, nnAStr("mode", "reflect")),
+				NodeProto("Constant", nil, []string{"sizes"}, IntsAttr("value_ints", 2, 6, 7, 13)),
+				NodeProto("Resize", []string{"c1", "", "", "sizes"}, []string{"r2"}, StringAttr("mode", "cubic"), StringAttr("coordinate_transformation_mode", "align_corners")),
+				NodeProto("Constant", nil, []string{"pads"}, IntsAttr("value_ints", 0, 0, 2, 1, 0, 0, 1, 2)),
+				NodeProto("Pad", []string{"r2", "pads"}, []string{"z"}, StringAttr("mode", "reflect")),
 			},
 			inits:   map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "w2": {3, 6, 3, 3}},
 			weights: []string{"w1", "w2"},
@@ -232,15 +216,15 @@ func TestNNLayout(t *testing.T) {
 		}, 3, []string{"OnnxConv"}},
 		{"relu batchnorm concat", nnNet{
 			nodes: []*pb.NodeProto{
-				conv("x", "w1", "b1", "c1", nnAInts("pads", 1, 1, 1, 1)),
-				nnNode("Relu", []string{"c1"}, []string{"r1"}),
-				nnNode("Abs", []string{"var"}, []string{"absvar"}),
-				nnNode("BatchNormalization", []string{"r1", "scale", "shift", "mean", "absvar"}, []string{"n1"}, &pb.AttributeProto{Name: "epsilon", Type: pb.AttributeProto_FLOAT, F: 0.01}),
+				conv("x", "w1", "b1", "c1", IntsAttr("pads", 1, 1, 1, 1)),
+				NodeProto("Relu", []string{"c1"}, []string{"r1"}),
+				NodeProto("Abs", []string{"var"}, []string{"absvar"}),
+				NodeProto("BatchNormalization", []string{"r1", "scale", "shift", "mean", "absvar"}, []string{"n1"}, &pb.AttributeProto{Name: "epsilon", Type: pb.AttributeProto_FLOAT, F: 0.01}),
 				conv("n1", "wa", "", "ca"),
-				conv("n1", "wb", "", "cb", nnAInts("pads", 0, 1, 0, 1), nnAInts("kernel_shape", 1, 3)),
-				nnNode("Concat", []string{"ca", "cb", "n1"}, []string{"cat"}, nnAInt("axis", 1)),
-				nnNode("Concat", []string{"ca", "cb"}, []string{"y"}, nnAInt("axis", -1)),
-				nnNode("GlobalAveragePool", []string{"cat"}, []string{"z"}),
+				conv("n1", "wb", "", "cb", IntsAttr("pads", 0, 1, 0, 1), IntsAttr("kernel_shape", 1, 3)),
+				NodeProto("Concat", []string{"ca", "cb", "n1"}, []string{"cat"}, IntAttr("axis", 1)),
+				NodeProto("Concat", []string{"ca", "cb"}, []string{"y"}, IntAttr("axis", -1)),
+				NodeProto("GlobalAveragePool", []string{"cat"}, []string{"z"}),
 			},
 			inits: map[string][]int{"w1": {6, 4, 3, 3}, "b1": {6}, "scale": {6}, "shift": {6}, "mean": {6}, "var": {6},
 				"wa": {3, 6, 1, 1}, "wb": {3, 6, 1, 3}},
@@ -249,11 +233,11 @@ func TestNNLayout(t *testing.T) {
 		}, 3, nil},
 		{"maxpool indices and global max, folded weights", nnNet{
 			nodes: []*pb.NodeProto{
-				nnNode("Abs", []string{"w1"}, []string{"w1abs"}),
-				conv("x", "w1abs", "b1", "c1", nnAInts("strides", 1, 2)),
-				nnNode("MaxPool", []string{"c1"}, []string{"p1", "i1"}, nnAInts("kernel_shape", 2, 2)),
-				nnNode("GlobalMaxPool", []string{"c1"}, []string{"y"}),
-				nnNode("Sigmoid", []string{"p1"}, []string{"q"}),
+				NodeProto("Abs", []string{"w1"}, []string{"w1abs"}),
+				conv("x", "w1abs", "b1", "c1", IntsAttr("strides", 1, 2)),
+				NodeProto("MaxPool", []string{"c1"}, []string{"p1", "i1"}, IntsAttr("kernel_shape", 2, 2)),
+				NodeProto("GlobalMaxPool", []string{"c1"}, []string{"y"}),
+				NodeProto("Sigmoid", []string{"p1"}, []string{"q"}),
 			},
 			inits:   map[string][]int{"w1": {3, 4, 2, 2}, "b1": {3}},
 			weights: []string{"w1"},

@@ -66,22 +66,22 @@ func TestShapeConverters(t *testing.T) {
 			&pb.NodeProto{OpType: "ConstantOfShape", Input: []string{"s"}, Output: []string{"y"}},
 			[]string{"float32[2][0 0]"}},
 		{"split into as many parts as outputs", 13, x, nil, []string{"a", "b", "c"},
-			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b", "c"}, Attribute: []*pb.AttributeProto{intAttr("axis", -1)}},
+			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b", "c"}, Attribute: []*pb.AttributeProto{importer.IntAttr("axis", -1)}},
 			[]string{"float32[2,1][0 3]", "float32[2,1][1 4]", "float32[2,1][2 5]"}},
 		{"split attribute before opset 13", 11, x, nil, []string{"a", "b"},
-			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b"}, Attribute: []*pb.AttributeProto{intAttr("axis", 1), intsAttr("split", 2, 1)}},
+			&pb.NodeProto{OpType: "Split", Input: []string{"x"}, Output: []string{"a", "b"}, Attribute: []*pb.AttributeProto{importer.IntAttr("axis", 1), importer.IntsAttr("split", 2, 1)}},
 			[]string{"float32[2,2][0 1 3 4]", "float32[2,1][2 5]"}},
 		{"eye like translates the dtype code", 9, x, nil, []string{"y"},
-			&pb.NodeProto{OpType: "EyeLike", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("dtype", int64(pb.TensorProto_INT64)), intAttr("k", -1)}},
+			&pb.NodeProto{OpType: "EyeLike", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.IntAttr("dtype", int64(pb.TensorProto_INT64)), importer.IntAttr("k", -1)}},
 			[]string{"int64[2,3][0 0 0 1 0 0]"}},
 		{"scatter is scatter elements", 10, x, map[string]*pb.TensorProto{
 			"i": shInt64Proto([]int64{1, 1}, 2),
 			"u": {Dims: []int64{1, 1}, DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{9}},
 		}, []string{"y"},
-			&pb.NodeProto{OpType: "Scatter", Input: []string{"x", "i", "u"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("axis", 1)}},
+			&pb.NodeProto{OpType: "Scatter", Input: []string{"x", "i", "u"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.IntAttr("axis", 1)}},
 			[]string{"float32[2,3][0 1 9 3 4 5]"}},
 		{"reshape shape attribute in opset 1", 1, x, nil, []string{"y"},
-			&pb.NodeProto{OpType: "Reshape", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intsAttr("shape", 3, -1)}},
+			&pb.NodeProto{OpType: "Reshape", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.IntsAttr("shape", 3, -1)}},
 			[]string{"float32[3,2][0 1 2 3 4 5]"}},
 		{"slice with absent axes and steps", 13, x, map[string]*pb.TensorProto{
 			"st": shInt64Proto([]int64{2}, 0, -1), "en": shInt64Proto([]int64{2}, 9, -9), "sp": shInt64Proto([]int64{2}, 1, -2),
@@ -90,10 +90,10 @@ func TestShapeConverters(t *testing.T) {
 			[]string{"float32[2,2][2 0 5 3]"}},
 		{"pad attributes in opset 2", 2, x, nil, []string{"y"},
 			&pb.NodeProto{OpType: "Pad", Input: []string{"x"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{
-				intsAttr("pads", 0, 1, 0, 0), {Name: "value", Type: pb.AttributeProto_FLOAT, F: -1}}},
+				importer.IntsAttr("pads", 0, 1, 0, 0), {Name: "value", Type: pb.AttributeProto_FLOAT, F: -1}}},
 			[]string{"float32[2,4][-1 0 1 2 -1 3 4 5]"}},
 		{"top k attribute in opset 1", 1, x, nil, []string{"v", "i"},
-			&pb.NodeProto{OpType: "TopK", Input: []string{"x"}, Output: []string{"v", "i"}, Attribute: []*pb.AttributeProto{intAttr("k", 2)}},
+			&pb.NodeProto{OpType: "TopK", Input: []string{"x"}, Output: []string{"v", "i"}, Attribute: []*pb.AttributeProto{importer.IntAttr("k", 2)}},
 			[]string{"float32[2,2][2 1 5 4]", "int64[2,2][2 1 2 1]"}},
 	}
 	for _, c := range cases {
@@ -134,7 +134,7 @@ func TestShapeFoldsAtImport(t *testing.T) {
 		&pb.NodeProto{OpType: "Shape", Input: []string{"w"}, Output: []string{"s"}},
 		&pb.NodeProto{OpType: "Gather", Input: []string{"s", "i"}, Output: []string{"last"}},
 		&pb.NodeProto{OpType: "Unsqueeze", Input: []string{"last", "ax"}, Output: []string{"v"}},
-		&pb.NodeProto{OpType: "Concat", Input: []string{"two", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{intAttr("axis", 0)}},
+		&pb.NodeProto{OpType: "Concat", Input: []string{"two", "v"}, Output: []string{"y"}, Attribute: []*pb.AttributeProto{importer.IntAttr("axis", 0)}},
 	)
 	spec, err := importer.Import(mp, t.TempDir())
 	if err != nil {

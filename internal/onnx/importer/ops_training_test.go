@@ -38,7 +38,7 @@ func TestTrainingOptimizers(t *testing.T) {
 	scalar := func(v float32) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{}, []float32{v}) }
 	vec := func(v ...float32) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{len(v)}, v) }
 	step := func(v int64) *tensor.Tensor { return tensor.MustFromSlice(tensor.Shape{}, []int64{v}) }
-	mom := []*pb.AttributeProto{floatAttr("norm_coefficient", 0.25), floatAttr("alpha", 0.5), floatAttr("beta", 0.75),
+	mom := []*pb.AttributeProto{importer.FloatAttr("norm_coefficient", 0.25), importer.FloatAttr("alpha", 0.5), importer.FloatAttr("beta", 0.75),
 		{Name: "mode", Type: pb.AttributeProto_STRING, S: []byte("nesterov")}}
 	cases := []struct {
 		name   string
@@ -48,13 +48,13 @@ func TestTrainingOptimizers(t *testing.T) {
 	}{
 		{"Adagrad", &pb.NodeProto{OpType: "Adagrad", Domain: "ai.onnx.preview.training",
 			Input: []string{"R", "T", "X", "G", "H"}, Output: []string{"X_new", "H_new"},
-			Attribute: []*pb.AttributeProto{floatAttr("epsilon", 0), floatAttr("decay_factor", 1)}},
+			Attribute: []*pb.AttributeProto{importer.FloatAttr("epsilon", 0), importer.FloatAttr("decay_factor", 1)}},
 			[]*tensor.Tensor{scalar(1), step(1), vec(1, 2), vec(4, 3), vec(9, 0)},
 			[]string{"float32[2][0.6 1.5]", "float32[2][25 9]"}},
 		{"Adam of two tensors", &pb.NodeProto{OpType: "Adam", Domain: "ai.onnx.preview.training",
 			Input:     []string{"R", "T", "X1", "X2", "G1", "G2", "V1", "V2", "H1", "H2"},
 			Output:    []string{"X1_new", "X2_new", "V1_new", "V2_new", "H1_new", "H2_new"},
-			Attribute: []*pb.AttributeProto{floatAttr("alpha", 0.5), floatAttr("beta", 0.5), floatAttr("epsilon", 0)}},
+			Attribute: []*pb.AttributeProto{importer.FloatAttr("alpha", 0.5), importer.FloatAttr("beta", 0.5), importer.FloatAttr("epsilon", 0)}},
 			[]*tensor.Tensor{scalar(1), step(0), vec(1), vec(2, 3), vec(2), vec(4, -4), vec(0), vec(0, 2), vec(4), vec(16, 16)},
 			[]string{"float32[1][0.5]", "float32[2][1.5 3.25]", "float32[1][1]", "float32[2][2 -1]", "float32[1][4]", "float32[2][16 16]"}},
 		{"Momentum nesterov", &pb.NodeProto{OpType: "Momentum", Domain: "ai.onnx.preview.training",
