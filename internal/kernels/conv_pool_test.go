@@ -106,3 +106,76 @@ func TestFusablePool(t *testing.T) {
 		t.Error("FusablePool(AvgPool) = true")
 	}
 }
+
+// TestConvDirectPoolKernels checks convDirectPool with the pure-Go
+// micro-kernels and every assembly set the CPU has (AVX2, AVX-512), on
+// one and two threads, against the float64 convolution with bias and Relu
+// followed by the max pool, with the output poisoned with NaN beforehand.
+func TestConvDirectPoolKernels(t *testing.T) {
+	sets := append([]directKernels{directKernelsGo}, directKernelSets()...)
+	cases := []struct {
+		conv convCase
+		pk   int
+	}{
+		{convCase{1, 13, 14, 1, 3, 3, 16, 1, 1, 1, 1, "VALID", nil}, 2},
+		{convCase{2, 17, 15, 3, 3, 3, 20, 1, 1, 1, 1, "SAME", nil}, 2},
+		{convCase{1, 19, 20, 40, 3, 3, 33, 1, 1, 1, 1, "VALID", nil}, 3},
+		{convCase{2, 16, 17, 64, 3, 3, 64, 1, 1, 1, 1, "SAME", nil}, 2},
+		{convCase{1, 14, 13, 2, 3, 3, 7, 1, 1, 2, 2, "SAME", nil}, 2},
+	}
+	r := newRand(52)
+	for _, tc := range cases {
+		c := tc.conv
+		sp, err := parseSpatial(Node{Name: "n", Op: "Conv2D", Attrs: c.attrs()}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := sp.geometry(c.h, c.w, c.kh, c.kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := convPool{kh: tc.pk, kw: tc.pk}
+		if !directPoolApplies(1, sp, g, c.o, p) {
+			t.Fatalf("%v: directPoolApplies = false", c)
+		}
+		x := randF32(r, c.n, c.h, c.w, c.c)
+		f := randF32(r, c.kh, c.kw, c.c, c.o)
+		bias := randF32(r, c.o).Float32s()
+		conv, _ := refConv(c, asF64(x), asF64(f))
+		ph, pw := g.outH/tc.pk, g.outW/tc.pk
+		want := make([]float64, c.n*ph*pw*c.o)
+		for b := 0; b < c.n; b++ {
+			for y := 0; y < ph; y++ {
+				for xx := 0; xx < pw; xx++ {
+					for oc := 0; oc < c.o; oc++ {
+						m := math.Inf(-1)
+						for dy := 0; dy < tc.pk; dy++ {
+							for dx := 0; dx < tc.pk; dx++ {
+								v := conv[((b*g.outH+y*tc.pk+dy)*g.outW+xx*tc.pk+dx)*c.o+oc]
+								m = math.Max(m, math.Max(v+float64(bias[oc]), 0))
+							}
+						}
+						want[((b*ph+y)*pw+xx)*c.o+oc] = m
+					}
+				}
+			}
+		}
+		shape := tensor.Shape{c.n, ph, pw, c.o}
+		k := c.kh * c.kw * c.c
+		pf := packDirectPanels(f.Float32s(), k, c.o, make([]float32, directPanelsLen(k, c.o)))
+		for _, ks := range sets {
+			for _, threads := range []int{1, 2} {
+				t.Run(fmt.Sprintf("%v/pool%d/%v/threads=%d", c, tc.pk, ks, threads), func(t *testing.T) {
+					out := tensor.New(tensor.Float32, shape)
+					o32 := out.Float32s()
+					for i := range o32 {
+						o32[i] = float32(math.NaN())
+					}
+					ep := epilogue[float32]{bias: bias, relu: true, vec32: true}
+					convDirectPool(WithThreads(context.Background(), threads), ks, x.Float32s(), c.n, c.c, pf, sp, g, p, o32, ep)
+					assertClose(t, out, shape, want, 1e-5)
+				})
+			}
+		}
+	}
+}
