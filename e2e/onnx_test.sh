@@ -253,7 +253,10 @@ mkdir -p "$E2E_TMP/rps"
 "$INFERD_BIN" deploy "$E2E_TMP/rps/rps.onnx" --name rps-onnx --memory 1024 >"$E2E_TMP/deploy.out" 2>"$E2E_TMP/deploy.err" ||
   fail "inferd deploy rps.onnx: $(cat "$E2E_TMP/deploy.err")"
 grep -q "endpoint rps-onnx is InService" "$E2E_TMP/deploy.out" || fail "deploy did not report InService"
-"$INFERD_BIN" describe rps-onnx | grep -Eq 'Image:[[:space:]]+[0-9]+\.dkr\.ecr\.eu-west-1\.amazonaws\.com/onnxruntime-inference:' ||
+# The output is read whole first: grep -q stops reading at its first match,
+# and under pipefail the writer's SIGPIPE would fail the pipeline.
+described=$("$INFERD_BIN" describe rps-onnx)
+grep -Eq 'Image:[[:space:]]+[0-9]+\.dkr\.ecr\.eu-west-1\.amazonaws\.com/onnxruntime-inference:' <<<"$described" ||
   fail "the deployed model does not name an onnxruntime-inference image"
 echo "ok: inferd deploy rps.onnx is InService under an onnxruntime-inference image"
 answer=$("$INFERD_BIN" invoke rps-onnx --image "$fixtures/rps_cnn_hyuto/test/testpaper01-00.png" 2>"$E2E_TMP/invoke.err") ||
