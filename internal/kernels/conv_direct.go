@@ -264,8 +264,8 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 
 // directParallelFlops is the work below which a direct convolution or
 // product stays on the caller's goroutine: at the micro-kernels' rate
-// (some 250 GFLOP/s a core) it is done in about the time it takes to wake
-// another thread.
+// (some 250 GFLOP/s a core with AVX-512, 120 with AVX2) it is done in
+// about the time it takes to wake another thread.
 const directParallelFlops = 1 << 22
 
 // directJobs keeps the directJobs of parallel calls, which the worker
