@@ -176,8 +176,12 @@ const maxParts = 1<<16 - 1
 const spinWindow = 150 * time.Microsecond
 
 // spinCheck is how many polls a spinning goroutine makes between looks at
-// the clock, each followed by runtime.Gosched so that the goroutines
-// waiting for its processor run.
+// the clock, each followed by runtime.Gosched, so that the goroutines
+// waiting for its processor run, and by yieldThread, so that on a machine
+// with more busy threads than cores a polling goroutine does not keep the
+// CPU from a worker that runs a part. Without yieldThread, under load the
+// 90th percentile of a model's batch-1 latency at two threads was five to
+// ten times its median.
 const spinCheck = 16
 
 // run executes parts parts and returns when every one has finished.
@@ -241,6 +245,7 @@ func (b *batch) wait() {
 			return
 		}
 		runtime.Gosched()
+		yieldThread()
 	}
 }
 
@@ -367,6 +372,7 @@ func (p *workerPool) spin() {
 		}
 		if time.Since(start) <= spinWindow {
 			runtime.Gosched()
+			yieldThread()
 			continue
 		}
 		p.sleeping.Add(1)
