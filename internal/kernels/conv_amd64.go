@@ -102,3 +102,21 @@ func directAsmAVX2(t directRun, mr, nr, nseg, kseg int, a []float32, lda int, of
 
 //go:noescape
 func maxPoolPixels512(dst, src *float32, c, npix, dstStep, srcStep int, offs *int, noffs int)
+
+//go:noescape
+func sconvrows32(mr, nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+// directRowsAsm runs the AVX-512 micro-kernel of mr rows (1 to 12) by 32
+// columns, one tile; its pure-Go counterpart is directTileGo. The slice
+// checks keep the assembly inside its operands.
+func directRowsAsm(mr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(directRun{n: 1}, mr, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	if mr < 1 || mr > directMR {
+		panic("kernels: no direct row micro-kernel of this height")
+	}
+	var pbias *float32
+	if flags&directBias != 0 {
+		pbias = &bias[0]
+	}
+	sconvrows32(mr, nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
+}

@@ -78,6 +78,47 @@ func (k directKernels) runN(t directRun, mr, nr, nseg, kseg int, a []float32, ld
 	}
 }
 
+// rowTiles reports whether the set has micro-kernels of any height from
+// 1 to directMR rows by 32 columns (runRow): the AVX-512 and Go sets do,
+// the AVX2 one, of blocks of 6 rows, does not.
+func (k directKernels) rowTiles() bool { return k.isa != directAVX2 }
+
+// runRow computes one tile of mr rows (1 to directMR) by 32 columns; the
+// set must have rowTiles.
+func (k directKernels) runRow(mr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if k.isa == directAVX512 {
+		directRowsAsm(mr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		return
+	}
+	directTileGo(mr, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+}
+
+// directRowsBetter reports whether the kernel set k computes the wanted
+// useH×useW pixels of an o-channel convolution over wp padded columns,
+// whose flat run of pixels is count long, faster a row at a time (each
+// wanted part of an output row split evenly into tiles of at most
+// directMR rows, so that no padded column is computed) than in tiles of
+// directMR straight across the rows: it must, when the run holds no full
+// tile. The estimate counts the rows each way computes plus a fixed cost
+// per tile (the B loads and the call), which weighs more the fewer the
+// steps k of a tile.
+func directRowsBetter(k directKernels, o, kdim, useW, useH, count int) bool {
+	if !k.rowTiles() || o%32 != 0 || useW < 1 || useH < 1 {
+		return false
+	}
+	if count < directMR {
+		return true
+	}
+	// Per tile, two B loads a step against one broadcast a row, and
+	// some 300 steps' worth of call and epilogue.
+	over := 2 + 300/float64(kdim)
+	parts := (useW + directMR - 1) / directMR
+	rowsCost := float64(useH) * (float64(useW) + float64(parts)*over)
+	tiles := (count + directMR - 1) / directMR
+	flatCost := float64(tiles) * (directMR + over)
+	return rowsCost < 0.9*flatCost
+}
+
 // directKernelsGo are the pure-Go micro-kernels, the reference for the
 // assembly ones.
 var directKernelsGo = directKernels{}
@@ -250,6 +291,9 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 		j.mr = directMR16
 	}
 	j.tiles = (j.count + j.mr - 1) / j.mr
+	if directRowsBetter(k, o, pf.k, g.outW, g.outH, j.count) {
+		j.rows, j.useW, j.tiles = true, g.outW, g.outH
+	}
 	j.setFlags()
 	n, work := batch*j.tiles, 2*batch*g.outH*g.outW*pf.k*o
 	if work < directParallelFlops || serial(ctx, n, work) {
@@ -305,6 +349,11 @@ type directJob struct {
 	ep         epilogue[float32]
 	flags      int
 	asmEp      bool // the micro-kernel applies ep itself
+	// rows says that the tiles are output rows, each computed over its
+	// first useW pixels by runRow (directRowsBetter), rather than runs
+	// of mr pixels across the padded width.
+	rows bool
+	useW int
 }
 
 func (j *directJob) offs() []int {
@@ -332,6 +381,10 @@ func (j *directJob) setFlags() {
 // rangeConv computes tiles lo..hi-1 (counted over all images) of the
 // convolution.
 func (j *directJob) rangeConv(lo, hi int) {
+	if j.rows {
+		j.rangeRows(lo, hi)
+		return
+	}
 	var tile [directMR * 32]float32
 	mr := j.mr
 	o, outW, wp := j.pf.o, j.outW, j.wp
@@ -405,6 +458,40 @@ func (j *directJob) rangeConv(lo, hi int) {
 			}
 		}
 		t += run
+	}
+}
+
+// rangeRows computes output rows lo..hi-1 (counted over all images, tiles
+// of them an image) of a convolution with j.rows: the first useW pixels
+// of each, split evenly into tiles of at most directMR, straight into the
+// output.
+func (j *directJob) rangeRows(lo, hi int) {
+	o, outW, wp := j.pf.o, j.outW, j.wp
+	offs := j.offs()
+	parts := (j.useW + directMR - 1) / directMR
+	for t := lo; t < hi; t++ {
+		b, y := t/j.tiles, t%j.tiles
+		a := j.x[b*j.img+y*wp*j.c:]
+		dst := j.out[b*j.outImg+y*outW*o:]
+		for col := 0; col < o; col += 32 {
+			pb := j.pf.data[col*j.pf.k:]
+			var bias []float32
+			if j.flags&directBias != 0 {
+				bias = j.ep.bias[col:]
+			}
+			x0 := 0
+			for part := 1; part <= parts; part++ {
+				mr := j.useW*part/parts - x0
+				cd := dst[x0*o+col:]
+				j.k.runRow(mr, j.nseg, j.kseg, a[x0*j.c:], j.c, offs, pb, 32, cd, o, bias, j.flags)
+				if !j.asmEp {
+					for i := 0; i < mr; i++ {
+						j.ep.apply(cd[i*o:i*o+32], col)
+					}
+				}
+				x0 += mr
+			}
+		}
 	}
 }
 

@@ -30,6 +30,43 @@ var directCases = []convCase{
 	// Wider filters, with and without dilation.
 	{2, 20, 19, 40, 3, 3, 48, 1, 1, 1, 1, "SAME", nil},
 	{1, 12, 13, 40, 3, 3, 32, 1, 1, 2, 2, "SAME", nil},
+	// Shapes computed a row at a time by the sets that can
+	// (directRowsBetter): mnist_cnn's small layers (16 input channels for fewer rounding steps), one with no full
+	// tile at all, and rows split into two tiles.
+	{3, 13, 13, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil},
+	{3, 5, 5, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil},
+	{2, 8, 18, 16, 5, 5, 64, 1, 1, 1, 1, "VALID", nil},
+}
+
+// TestDirectRowsBetter checks which convolutions are computed a row at a
+// time: the small mnist_cnn layers with AVX-512 or Go, never with AVX2 or
+// a depth not a multiple of 32, not the first layers of 1 to 3 channels
+// (too few steps a tile) nor wide images (little padding to save).
+func TestDirectRowsBetter(t *testing.T) {
+	avx512, avx2 := directKernels{isa: directAVX512}, directKernels{isa: directAVX2}
+	tests := []struct {
+		name                       string
+		k                          directKernels
+		o, kdim, useW, useH, count int
+		want                       bool
+	}{
+		{"mnist 13x13 pooled", avx512, 64, 576, 10, 10, 9*13 + 11, true},
+		{"mnist 13x13", avx512, 64, 576, 11, 11, 10*13 + 11, true},
+		{"mnist 5x5 pooled", avx512, 64, 576, 2, 2, 5 + 3, true},
+		{"mnist 5x5", directKernelsGo, 64, 576, 3, 3, 2*5 + 3, true},
+		{"mnist 5x5 avx2", avx2, 64, 576, 3, 3, 2*5 + 3, false},
+		{"depth 48", avx512, 48, 576, 3, 3, 2*5 + 3, false},
+		{"first layer", avx512, 64, 9, 26, 8, 7*28 + 26, false},
+		{"wide image", avx512, 64, 288, 126, 4, 3*128 + 126, false},
+		{"two tiles a row", avx512, 64, 400, 14, 4, 3*18 + 14, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := directRowsBetter(tc.k, tc.o, tc.kdim, tc.useW, tc.useH, tc.count); got != tc.want {
+				t.Errorf("directRowsBetter = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
 
 // directEpilogue is one way a fused kernel finishes its outputs, with the
@@ -173,6 +210,20 @@ func testDirectTileKernels(t *testing.T, asm directKernels) {
 			for i := range got {
 				if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
 					t.Fatalf("%dx%d flags %d: element %d = %v, want %v", mr, nr, flags, i, got[i], want[i])
+				}
+			}
+			if asm.rowTiles() && nr == 32 && mr == directMR {
+				for rows := 1; rows <= directMR; rows++ {
+					for i := range got {
+						got[i], want[i] = float32(i), float32(i)
+					}
+					asm.runRow(rows, nseg, kseg, a, lda, offs, b, ldb, got, ldc, bias, flags)
+					directKernelsGo.runRow(rows, nseg, kseg, a, lda, offs, b, ldb, want, ldc, bias, flags)
+					for i := range got {
+						if !closeTo(float64(got[i]), float64(want[i]), 1e-5) {
+							t.Fatalf("row tile %dx32 flags %d: element %d = %v, want %v", rows, flags, i, got[i], want[i])
+						}
+					}
 				}
 			}
 			// A run of three tiles, A and C moved on between them.

@@ -61,13 +61,17 @@ const directBandFloats = 1 << 14
 
 // directPoolApplies reports whether convDirectPool computes this fused
 // convolution and pool: the convolution is one convDirect computes, and
-// one band of kh rows fits directBandFloats and holds a full tile.
-func directPoolApplies(groups int, sp spatial, g geometry, o int, p convPool) bool {
-	if !directApplies(groups, sp, g) || g.outH < p.kh || g.outW < p.kw {
+// one band of kh rows fits directBandFloats and holds a full tile, or the
+// kernel set k computes tiles a row at a time (directRowsBetter).
+func directPoolApplies(k directKernels, groups int, sp spatial, g geometry, o int, p convPool) bool {
+	if groups != 1 || sp.strideH != 1 || sp.strideW != 1 || g.outH < p.kh || g.outW < p.kw || p.kh < 1 || p.kw < 1 {
 		return false
 	}
 	wp := g.outW + (g.kW-1)*sp.dilW
-	return p.kh*g.outW*o <= directBandFloats && (p.kh-1)*wp+g.outW >= directMR
+	if p.kh*g.outW*o > directBandFloats {
+		return false
+	}
+	return (p.kh-1)*wp+g.outW >= directMR || k.rowTiles() && o%32 == 0
 }
 
 // convDirectPool is convDirect followed by the max pool p, without the
@@ -176,6 +180,9 @@ func (j *directPoolJob) run(lo, hi int) {
 			cj.mr = directMR16
 		}
 		cj.tiles = (cj.count + cj.mr - 1) / cj.mr
+		if useW := j.pw * j.pool.kw; directRowsBetter(cj.k, o, cj.pf.k, useW, rows*kh, cj.count) {
+			cj.rows, cj.useW, cj.tiles = true, useW, rows*kh
+		}
 		cj.out, cj.outImg = band[:rows*kh*outW*o], 0
 		cj.rangeConv(0, cj.tiles)
 		for py := 0; py < rows; py++ {
@@ -209,18 +216,16 @@ func convPooled(ctx context.Context, n Node, x, f *tensor.Tensor, sp spatial, g 
 		return Result(ctx, out), nil
 	}
 	kdim := g.kH * g.kW * fc
-	if x.DType() == tensor.Float32 && directPoolApplies(c/fc, sp, g, o, p) {
-		if dk, ok := directKernelsFor(); ok {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if !usePre || pre == nil || pre.k != kdim || pre.o != o {
-				pf := packDirectPanels(Slice[float32](f), kdim, o, scratch[float32](ctx, directPanelsLen(kdim, o)))
-				pre = &pf
-			}
-			convDirectPool(ctx, dk, Slice[float32](x), batch, c, *pre, sp, g, p, Slice[float32](out), ep32)
-			return Result(ctx, out), nil
+	if dk, ok := directKernelsFor(); ok && x.DType() == tensor.Float32 && directPoolApplies(dk, c/fc, sp, g, o, p) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
+		if !usePre || pre == nil || pre.k != kdim || pre.o != o {
+			pf := packDirectPanels(Slice[float32](f), kdim, o, scratch[float32](ctx, directPanelsLen(kdim, o)))
+			pre = &pf
+		}
+		convDirectPool(ctx, dk, Slice[float32](x), batch, c, *pre, sp, g, p, Slice[float32](out), ep32)
+		return Result(ctx, out), nil
 	}
 	var err error
 	if x.DType() == tensor.Float32 {

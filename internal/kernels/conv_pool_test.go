@@ -122,6 +122,11 @@ func TestConvDirectPoolKernels(t *testing.T) {
 		{convCase{1, 19, 20, 40, 3, 3, 33, 1, 1, 1, 1, "VALID", nil}, 3},
 		{convCase{2, 16, 17, 64, 3, 3, 64, 1, 1, 1, 1, "SAME", nil}, 2},
 		{convCase{1, 14, 13, 2, 3, 3, 7, 1, 1, 2, 2, "SAME", nil}, 2},
+		// Layers shaped as mnist_cnn's, whose wanted pixels are computed a row at
+		// a time where the set can; the last holds no full tile.
+		{convCase{3, 13, 13, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil}, 2},
+		{convCase{3, 5, 5, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil}, 2},
+		{convCase{2, 12, 22, 16, 5, 5, 96, 1, 1, 1, 1, "VALID", nil}, 2},
 	}
 	r := newRand(52)
 	for _, tc := range cases {
@@ -135,9 +140,6 @@ func TestConvDirectPoolKernels(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := convPool{kh: tc.pk, kw: tc.pk}
-		if !directPoolApplies(1, sp, g, c.o, p) {
-			t.Fatalf("%v: directPoolApplies = false", c)
-		}
 		x := randF32(r, c.n, c.h, c.w, c.c)
 		f := randF32(r, c.kh, c.kw, c.c, c.o)
 		bias := randF32(r, c.o).Float32s()
@@ -164,6 +166,14 @@ func TestConvDirectPoolKernels(t *testing.T) {
 		k := c.kh * c.kw * c.c
 		pf := packDirectPanels(f.Float32s(), k, c.o, make([]float32, directPanelsLen(k, c.o)))
 		for _, ks := range sets {
+			// A band without a full tile needs the row micro-kernels.
+			wp := g.outW + g.kW - 1
+			if want := (tc.pk-1)*wp+g.outW >= directMR || ks.rowTiles(); directPoolApplies(ks, 1, sp, g, c.o, p) != want {
+				t.Fatalf("%v/%v: directPoolApplies = %v, want %v", c, ks, !want, want)
+			}
+			if !directPoolApplies(ks, 1, sp, g, c.o, p) {
+				continue
+			}
 			for _, threads := range []int{1, 2} {
 				t.Run(fmt.Sprintf("%v/pool%d/%v/threads=%d", c, tc.pk, ks, threads), func(t *testing.T) {
 					out := tensor.New(tensor.Float32, shape)

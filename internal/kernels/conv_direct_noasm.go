@@ -1,0 +1,8 @@
+//go:build !amd64 || noasm
+
+package kernels
+
+// directRowsAsm is never called without the assembly micro-kernels.
+func directRowsAsm(mr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	panic("kernels: no assembly direct micro-kernel in this build")
+}
