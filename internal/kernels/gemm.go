@@ -1,6 +1,9 @@
 package kernels
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // The blocking of gemm: B is packed in blocks of gemmKC rows by gemmNC
 // columns, A in blocks of gemmMC rows, and a micro-kernel computes an mr×nr
@@ -66,8 +69,9 @@ func (a mat[T]) at(i, j int) T {
 // with row stride ldc. Accumulation is in T, as TensorFlow's CPU kernels do.
 // Large products are split across up to Threads(ctx) goroutines: over row
 // blocks of C when there are enough of them, else (a batch-1 dense layer,
-// a small image) over column panels. Its packing buffers come from ctx's
-// allocator (see scratch).
+// a small image) over column panels. Its packing buffers come from a
+// pool shared across calls (see gemmBufs), and those of the direct
+// kernels' B from ctx's allocator (see scratch).
 //
 // A float32 product of twelve rows or more with a row-major A goes through
 // the direct AVX-512 micro-kernels where the CPU has them (gemmDirect32),
@@ -191,12 +195,15 @@ func (j *gemmJob[T]) run(lo, hi int) {
 	gemmRows(j.ctx, j.mk, i0, i1, j.n, j.k, j.a, j.b, j.c, j.ldc, j.ep)
 }
 
-// gemmRows computes rows i0..i1 of C on the calling goroutine.
+// gemmRows computes rows i0..i1 of C on the calling goroutine, packing
+// into buffers it borrows from gemmBufsFor for the call.
 func gemmRows[T Float](ctx context.Context, mk microKernel[T], i0, i1, n, k int, a, b mat[T], c []T, ldc int, ep epilogue[T]) {
 	kcMax := min(k, gemmKC)
-	packB := scratch[T](ctx, kcMax*roundUp(min(n, gemmNC), mk.nr))
-	packA := scratch[T](ctx, roundUp(min(i1-i0, gemmMC), mk.mr)*kcMax)
-	tile := scratch[T](ctx, mk.mr*mk.nr)
+	pool := gemmBufsFor[T]()
+	bufs := pool.get()
+	packB := grown(&bufs.packB, kcMax*roundUp(min(n, gemmNC), mk.nr))
+	packA := grown(&bufs.packA, roundUp(min(i1-i0, gemmMC), mk.mr)*kcMax)
+	tile := grown(&bufs.tile, mk.mr*mk.nr)
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
@@ -211,6 +218,73 @@ func gemmRows[T Float](ctx context.Context, mk microKernel[T], i0, i1, n, k int,
 			}
 		}
 	}
+	pool.put(bufs)
+}
+
+// gemmBufs are the packing buffers of one gemmRows call: they outlive it
+// on a gemmBufPool, so that a product allocates nothing once every buffer
+// of the pool has grown to the largest blocks it has packed. They are
+// bounded by the blocking (gemmKC·gemmNC elements for B, gemmMC·gemmKC
+// for A).
+type gemmBufs[T Float] struct {
+	packA, packB, tile []T
+}
+
+// gemmBufPool is a stack of gemmBufs shared by every goroutine: unlike a
+// freeList it keeps the buffers, and unlike the run's allocator it hands
+// a buffer out whole whatever the size asked, where the arena keys the
+// headers it reuses by shape. A goroutine owns what get returned until it
+// puts it back. At most gemmBufsKept are kept; a burst of concurrent
+// products beyond that drops the extra buffers to the collector.
+type gemmBufPool[T Float] struct {
+	mu   sync.Mutex
+	free []*gemmBufs[T]
+}
+
+// gemmBufsKept bounds a gemmBufPool: a few concurrent Runs, each on a
+// few threads.
+const gemmBufsKept = 16
+
+func (p *gemmBufPool[T]) get() *gemmBufs[T] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return b
+	}
+	return new(gemmBufs[T])
+}
+
+func (p *gemmBufPool[T]) put(b *gemmBufs[T]) {
+	p.mu.Lock()
+	if len(p.free) < gemmBufsKept {
+		p.free = append(p.free, b)
+	}
+	p.mu.Unlock()
+}
+
+var (
+	gemmBufs32 gemmBufPool[float32]
+	gemmBufs64 gemmBufPool[float64]
+)
+
+// gemmBufsFor returns the gemmBufPool of T.
+func gemmBufsFor[T Float]() *gemmBufPool[T] {
+	if p, ok := any(&gemmBufs32).(*gemmBufPool[T]); ok {
+		return p
+	}
+	return any(&gemmBufs64).(*gemmBufPool[T])
+}
+
+// grown returns the first n elements of *buf, first replacing it with a
+// new slice of n when it is shorter. The contents are unspecified.
+func grown[T Float](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
