@@ -175,6 +175,10 @@ const maxParts = 1<<16 - 1
 // call and the next, and stops soon after the calls stop.
 const spinWindow = 150 * time.Microsecond
 
+// longWork is how long a worker's run of parts must take for it to sleep
+// straight after, without polling.
+const longWork = 400 * time.Microsecond
+
 // spinCheck is how many polls a spinning goroutine makes between looks at
 // the clock, each followed by runtime.Gosched, so that the goroutines
 // waiting for its processor run, and by yieldThread, so that on a machine
@@ -357,14 +361,30 @@ func (p *workerPool) work() {
 	}
 }
 
-// spin runs the parts of posted batches until it has found none for
-// spinWindow. It returns counted in sleeping.
+// spin runs the parts of posted batches until it has found none to claim
+// for spinWindow: a batch whose parts are all claimed keeps no worker
+// polling, however long its last parts run. It returns counted in
+// sleeping.
 func (p *workerPool) spin() {
 	p.spinning.Add(1)
 	start := time.Now()
 	for i := 1; ; i++ {
-		if p.posted.Load() > 0 && p.help() {
+		if b, gen := p.find(); b != nil {
+			p.spinning.Add(-1)
+			t0 := time.Now()
+			if b.work(gen) {
+				b.finish()
+			}
+			p.spinning.Add(1)
 			start, i = time.Now(), 0
+			if start.Sub(t0) > longWork {
+				// Parts this long hide the time it takes to wake a
+				// sleeping worker, and polling after them only takes
+				// the CPU from the caller on a loaded machine.
+				p.sleeping.Add(1)
+				p.spinning.Add(-1)
+				return
+			}
 			continue
 		}
 		if i%spinCheck != 0 {
@@ -377,7 +397,9 @@ func (p *workerPool) spin() {
 		}
 		p.sleeping.Add(1)
 		p.spinning.Add(-1)
-		if p.posted.Load() == 0 {
+		// A call posted before the decrement is found here; one posted
+		// after it finds this worker no longer spinning, and wakes it.
+		if b, _ := p.find(); b == nil {
 			return
 		}
 		p.spinning.Add(1)
@@ -386,24 +408,20 @@ func (p *workerPool) spin() {
 	}
 }
 
-// help runs unclaimed parts of one posted batch and reports whether it
-// found any.
-func (p *workerPool) help() bool {
+// find returns a posted batch with unclaimed parts and its generation, or
+// nil.
+func (p *workerPool) find() (*batch, uint32) {
+	if p.posted.Load() == 0 {
+		return nil, 0
+	}
 	for i := range p.offers {
 		b := p.offers[i].Load()
 		if b == nil {
 			continue
 		}
-		s := b.state.Load()
-		if int(s&0xffff) >= int(s>>16&0xffff) {
-			continue
+		if s := b.state.Load(); s&0xffff < s>>16&0xffff {
+			return b, uint32(s >> 32)
 		}
-		p.spinning.Add(-1)
-		if b.work(uint32(s >> 32)) {
-			b.finish()
-		}
-		p.spinning.Add(1)
-		return true
 	}
-	return false
+	return nil, 0
 }
