@@ -28,6 +28,9 @@ const (
 // them stay on the caller's stack.
 type directKernels struct {
 	isa directISA
+	// flat has every tile run across the padded width, never a row at a
+	// time (rowTiles false), for tests and benchmarks to compare the two.
+	flat bool
 }
 
 // directISA names a set of direct micro-kernels by the instructions they
@@ -81,7 +84,7 @@ func (k directKernels) runN(t directRun, mr, nr, nseg, kseg int, a []float32, ld
 // rowTiles reports whether the set has micro-kernels of any height from
 // 1 to directMR rows by 32 columns (runRow): the AVX-512 and Go sets do,
 // the AVX2 one, of blocks of 6 rows, does not.
-func (k directKernels) rowTiles() bool { return k.isa != directAVX2 }
+func (k directKernels) rowTiles() bool { return k.isa != directAVX2 && !k.flat }
 
 // runRow computes one tile of mr rows (1 to directMR) by 32 columns; the
 // set must have rowTiles.
@@ -93,30 +96,54 @@ func (k directKernels) runRow(mr, nseg, kseg int, a []float32, lda int, offs []i
 	directTileGo(mr, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 }
 
+// The costs, in steps of one row of a 32-column tile (a broadcast and two
+// FMAs, some one cycle), that directRowsBetter weighs besides the steps
+// themselves: a micro-kernel call with its epilogue and stores, and a
+// tile computed aside and copied row by row because it crosses the end
+// of an output row. They were fitted to the pooled and plain layers of
+// BenchmarkConvDirectPoolThreadCPU and BenchmarkConvDirectThreadCPU.
+const (
+	directCallCost  = 80
+	directAsideCost = 300
+)
+
 // directRowsBetter reports whether the kernel set k computes the wanted
-// useH×useW pixels of an o-channel convolution over wp padded columns,
-// whose flat run of pixels is count long, faster a row at a time (each
-// wanted part of an output row split evenly into tiles of at most
-// directMR rows, so that no padded column is computed) than in tiles of
-// directMR straight across the rows: it must, when the run holds no full
-// tile. The estimate counts the rows each way computes plus a fixed cost
-// per tile (the B loads and the call), which weighs more the fewer the
-// steps k of a tile.
-func directRowsBetter(k directKernels, o, kdim, useW, useH, count int) bool {
+// useH×useW pixels of an o-channel convolution with kdim steps a tile,
+// whose output rows are outW pixels over wp padded columns and whose
+// flat run of pixels is count long, faster a row at a time (each wanted
+// part of an output row split evenly into tiles of at most directMR
+// rows, so that no padded column is computed, one call a tile) than in
+// tiles of directMR straight across the rows (runs of tiles inside a row
+// in one call, the tiles that cross a row's end computed aside): it
+// must, when the run holds no full tile. The estimate counts the steps
+// each way computes, a step a tile for loading B, and the calls and
+// copies; the flat way's over at most 256 tiles, scaled to all.
+func directRowsBetter(k directKernels, o, kdim, wp, outW, useW, useH, count int) bool {
 	if !k.rowTiles() || o%32 != 0 || useW < 1 || useH < 1 {
 		return false
 	}
 	if count < directMR {
 		return true
 	}
-	// Per tile, two B loads a step against one broadcast a row, and
-	// some 300 steps' worth of call and epilogue.
-	over := 2 + 300/float64(kdim)
 	parts := (useW + directMR - 1) / directMR
-	rowsCost := float64(useH) * (float64(useW) + float64(parts)*over)
+	rowsCost := useH * (parts*(directCallCost+kdim) + useW*kdim)
 	tiles := (count + directMR - 1) / directMR
-	flatCost := float64(tiles) * (directMR + over)
-	return rowsCost < 0.9*flatCost
+	n := min(tiles, 256)
+	flat, inRun := 0, false
+	for t := 0; t < n; t++ {
+		flat += (directMR + 1) * kdim
+		p := t * directMR
+		if p+directMR <= count && p%wp+directMR <= outW {
+			if !inRun {
+				flat += directCallCost
+			}
+			inRun = true
+			continue
+		}
+		flat += directCallCost + directAsideCost
+		inRun = false
+	}
+	return float64(rowsCost) < float64(flat)*float64(tiles)/float64(n)
 }
 
 // directKernelsGo are the pure-Go micro-kernels, the reference for the
@@ -291,7 +318,7 @@ func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int,
 		j.mr = directMR16
 	}
 	j.tiles = (j.count + j.mr - 1) / j.mr
-	if directRowsBetter(k, o, pf.k, g.outW, g.outH, j.count) {
+	if directRowsBetter(k, o, pf.k, wp, g.outW, g.outW, g.outH, j.count) {
 		j.rows, j.useW, j.tiles = true, g.outW, g.outH
 	}
 	j.setFlags()

@@ -39,30 +39,34 @@ var directCases = []convCase{
 }
 
 // TestDirectRowsBetter checks which convolutions are computed a row at a
-// time: the small mnist_cnn layers with AVX-512 or Go, never with AVX2 or
-// a depth not a multiple of 32, not the first layers of 1 to 3 channels
-// (too few steps a tile) nor wide images (little padding to save).
+// time: with AVX-512 or Go, never with AVX2 or a depth not a multiple of
+// 32; mnist_cnn's and cats_dogs' pooled layers, whose rows end in
+// padding and tiles that cross it; large layers, with fewer wasted pixels
+// than the calls a row costs, as measured (BenchmarkConvDirectThreadCPU):
+// 59 pixels wide of 64 channels a row at a time, 118 pixels wide of 1
+// channel (9 steps a tile) across the padded width.
 func TestDirectRowsBetter(t *testing.T) {
 	avx512, avx2 := directKernels{isa: directAVX512}, directKernels{isa: directAVX2}
 	tests := []struct {
-		name                       string
-		k                          directKernels
-		o, kdim, useW, useH, count int
-		want                       bool
+		name                                 string
+		k                                    directKernels
+		o, kdim, wp, outW, useW, useH, count int
+		want                                 bool
 	}{
-		{"mnist 13x13 pooled", avx512, 64, 576, 10, 10, 9*13 + 11, true},
-		{"mnist 13x13", avx512, 64, 576, 11, 11, 10*13 + 11, true},
-		{"mnist 5x5 pooled", avx512, 64, 576, 2, 2, 5 + 3, true},
-		{"mnist 5x5", directKernelsGo, 64, 576, 3, 3, 2*5 + 3, true},
-		{"mnist 5x5 avx2", avx2, 64, 576, 3, 3, 2*5 + 3, false},
-		{"depth 48", avx512, 48, 576, 3, 3, 2*5 + 3, false},
-		{"first layer", avx512, 64, 9, 26, 8, 7*28 + 26, false},
-		{"wide image", avx512, 64, 288, 126, 4, 3*128 + 126, false},
-		{"two tiles a row", avx512, 64, 400, 14, 4, 3*18 + 14, true},
+		{"mnist 13x13 pooled", avx512, 64, 576, 13, 11, 10, 10, 9*13 + 11, true},
+		{"mnist 13x13", avx512, 64, 576, 13, 11, 11, 11, 10*13 + 11, true},
+		{"mnist 5x5 pooled", avx512, 64, 576, 5, 3, 2, 2, 5 + 3, true},
+		{"mnist 5x5", directKernelsGo, 64, 576, 5, 3, 3, 3, 2*5 + 3, true},
+		{"mnist 5x5 avx2", avx2, 64, 576, 5, 3, 3, 3, 2*5 + 3, false},
+		{"mnist 28x28x1 pooled", avx512, 64, 9, 28, 26, 26, 8, 7*28 + 26, true},
+		{"depth 48", avx512, 48, 576, 5, 3, 3, 3, 2*5 + 3, false},
+		{"flat forced", directKernels{isa: directAVX512, flat: true}, 64, 576, 5, 3, 3, 3, 2*5 + 3, false},
+		{"59x59x64", avx512, 64, 576, 59, 57, 57, 57, 56*59 + 57, true},
+		{"120x120x1", avx512, 64, 9, 120, 118, 118, 118, 117*120 + 118, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := directRowsBetter(tc.k, tc.o, tc.kdim, tc.useW, tc.useH, tc.count); got != tc.want {
+			if got := directRowsBetter(tc.k, tc.o, tc.kdim, tc.wp, tc.outW, tc.useW, tc.useH, tc.count); got != tc.want {
 				t.Errorf("directRowsBetter = %v, want %v", got, tc.want)
 			}
 		})
@@ -133,6 +137,14 @@ func TestConvDirect(t *testing.T) {
 			name string
 			k    directKernels
 		}{k.String(), k})
+		if k.rowTiles() {
+			// The same set with every tile across the padded width.
+			k.flat = true
+			kernelSets = append(kernelSets, struct {
+				name string
+				k    directKernels
+			}{k.String() + "_flat", k})
+		}
 	}
 	r := newRand(21)
 	for _, c := range directCases {

@@ -180,7 +180,7 @@ func (j *directPoolJob) run(lo, hi int) {
 			cj.mr = directMR16
 		}
 		cj.tiles = (cj.count + cj.mr - 1) / cj.mr
-		if useW := j.pw * j.pool.kw; directRowsBetter(cj.k, o, cj.pf.k, useW, rows*kh, cj.count) {
+		if useW := j.pw * j.pool.kw; directRowsBetter(cj.k, o, cj.pf.k, cj.wp, outW, useW, rows*kh, cj.count) {
 			cj.rows, cj.useW, cj.tiles = true, useW, rows*kh
 		}
 		cj.out, cj.outImg = band[:rows*kh*outW*o], 0

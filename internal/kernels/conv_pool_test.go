@@ -113,6 +113,13 @@ func TestFusablePool(t *testing.T) {
 // followed by the max pool, with the output poisoned with NaN beforehand.
 func TestConvDirectPoolKernels(t *testing.T) {
 	sets := append([]directKernels{directKernelsGo}, directKernelSets()...)
+	for _, k := range sets {
+		if k.rowTiles() {
+			// The same set with every tile across the padded width.
+			k.flat = true
+			sets = append(sets, k)
+		}
+	}
 	cases := []struct {
 		conv convCase
 		pk   int
@@ -175,7 +182,7 @@ func TestConvDirectPoolKernels(t *testing.T) {
 				continue
 			}
 			for _, threads := range []int{1, 2} {
-				t.Run(fmt.Sprintf("%v/pool%d/%v/threads=%d", c, tc.pk, ks, threads), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%v/pool%d/%v/flat=%v/threads=%d", c, tc.pk, ks, ks.flat, threads), func(t *testing.T) {
 					out := tensor.New(tensor.Float32, shape)
 					o32 := out.Float32s()
 					for i := range o32 {
