@@ -8,7 +8,7 @@ test: unit conformance e2e
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
-	$(GO) test -count=1 -tags noasm ./internal/kernels
+	$(GO) test -count=1 -tags noasm ./internal/kernels ./internal/engine
 	INFERD_CPU=avx2 $(GO) test -count=1 ./internal/kernels ./internal/engine
 
 # conformance prints the ONNX backend-test summary line; the test itself
