@@ -121,6 +121,12 @@ func convDirectPool(ctx context.Context, k directKernels, x []float32, batch, c 
 		j.nb = max(1, min(j.nb, batch*j.ph/(2*threads)))
 	}
 	j.bands = (j.ph + j.nb - 1) / j.nb
+	// Whether a band is computed a row at a time depends only on its
+	// rows: all have nb but the last.
+	for i, rows := range [2]int{j.nb, j.ph - (j.bands-1)*j.nb} {
+		count := (rows*p.kh-1)*wp + g.outW
+		j.rowBands[i] = directRowsBetter(k, o, pf.k, wp, g.outW, j.pw*p.kw, rows*p.kh, count)
+	}
 	for iy := 0; iy < p.kh; iy++ {
 		for ix := 0; ix < p.kw; ix++ {
 			j.tapsBuf[j.ntaps] = (iy*g.outW + ix) * o
@@ -141,16 +147,19 @@ func convDirectPool(ctx context.Context, k directKernels, x []float32, batch, c 
 // directPoolJob is one fused convolution and pool, shared read-only by
 // the goroutines that each compute a range of its bands.
 type directPoolJob struct {
-	conv    directJob // the convolution, but for x, count, tiles, mr and out
-	xp      []float32 // the (padded) images
-	img     int       // elements per (padded) image
-	pool    convPool
-	ph, pw  int     // pooled rows and columns
-	nb      int     // pooled rows a band
-	bands   int     // bands an image
-	tapsBuf [64]int // the window's offsets in the band
-	ntaps   int
-	out     []float32
+	conv   directJob // the convolution, but for x, count, tiles, mr and out
+	xp     []float32 // the (padded) images
+	img    int       // elements per (padded) image
+	pool   convPool
+	ph, pw int // pooled rows and columns
+	nb     int // pooled rows a band
+	// rowBands says whether the bands but the last, and the last, are
+	// computed a row at a time (directRowsBetter).
+	rowBands [2]bool
+	bands    int     // bands an image
+	tapsBuf  [64]int // the window's offsets in the band
+	ntaps    int
+	out      []float32
 }
 
 // poolJobs keeps the directPoolJobs of parallel calls, as directJobs does.
@@ -180,8 +189,12 @@ func (j *directPoolJob) run(lo, hi int) {
 			cj.mr = directMR16
 		}
 		cj.tiles = (cj.count + cj.mr - 1) / cj.mr
-		if useW := j.pw * j.pool.kw; directRowsBetter(cj.k, o, cj.pf.k, cj.wp, outW, useW, rows*kh, cj.count) {
-			cj.rows, cj.useW, cj.tiles = true, useW, rows*kh
+		last := 0
+		if bi == j.bands-1 {
+			last = 1
+		}
+		if j.rowBands[last] {
+			cj.rows, cj.useW, cj.tiles = true, j.pw*j.pool.kw, rows*kh
 		}
 		cj.out, cj.outImg = band[:rows*kh*outW*o], 0
 		cj.rangeConv(0, cj.tiles)
