@@ -120,3 +120,31 @@ func directRowsAsm(mr, nseg, kseg int, a []float32, lda int, offs []int, b []flo
 	}
 	sconvrows32(mr, nseg, kseg, &a[0], lda, &offs[0], &b[0], ldb, &c[0], ldc, pbias, flags)
 }
+
+//go:noescape
+func sconvavx2rows(mr, nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+// directRowsAsmAVX2 runs the AVX2 micro-kernels over one tile of mr rows
+// (1 to 12) by 32 columns: for each 16 columns, sconvavx2 over its blocks
+// of 6 rows and sconvavx2rows over the rows left. Its pure-Go
+// counterpart is directTileGo. The slice checks keep the assembly inside
+// its operands.
+func directRowsAsmAVX2(mr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	checkDirectTile(directRun{n: 1}, mr, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	if mr < 1 || mr > directMR {
+		panic("kernels: no direct row micro-kernel of this height")
+	}
+	q, r := mr/6, mr%6
+	for j := 0; j < 32; j += 16 {
+		var pbias *float32
+		if flags&directBias != 0 {
+			pbias = &bias[j]
+		}
+		if q > 0 {
+			sconvavx2(nseg, kseg, &a[0], lda, &offs[0], &b[j], ldb, &c[j], ldc, pbias, flags, q, 1, 0, 0)
+		}
+		if r > 0 {
+			sconvavx2rows(r, nseg, kseg, &a[6*q*lda], lda, &offs[0], &b[j], ldb, &c[6*q*ldc+j], ldc, pbias, flags)
+		}
+	}
+}

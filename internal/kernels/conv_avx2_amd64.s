@@ -161,3 +161,262 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// sconvavx2rows is sconvavx2 for one block of mr rows (1 to 5) by 16
+// columns, one tile a call, for the tiles that cover exactly the wanted
+// pixels of an output row (with sconvavx2 for their blocks of 6). The
+// loops are unrolled for each mr; the epilogue finishes all twelve
+// accumulators and stores the first mr rows.
+//
+// func sconvavx2rows(mr, nseg, kseg int, a *float32, lda int, offs *int, pb *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+TEXT ·sconvavx2rows(SB), NOSPLIT, $0-96
+	MOVQ nseg+8(FP), BX
+	MOVQ a+24(FP), AX
+	MOVQ lda+32(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ offs+40(FP), DX
+	MOVQ pb+48(FP), DI
+	MOVQ ldb+56(FP), R12
+	SHLQ $2, R12
+	MOVQ mr+0(FP), R13
+	CMPQ R13, $1
+	JEQ  ar1
+	CMPQ R13, $2
+	JEQ  ar2
+	CMPQ R13, $3
+	JEQ  ar3
+	CMPQ R13, $4
+	JEQ  ar4
+	CMPQ R13, $5
+	JEQ  ar5
+	JMP  ardone
+
+ar1:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+ar1seg:
+	MOVQ (DX), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	MOVQ kseg+16(FP), CX
+
+ar1k:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y0, Y1)
+	ADDQ $4, SI
+	ADDQ R12, DI
+	DECQ CX
+	JNE  ar1k
+	ADDQ $8, DX
+	DECQ BX
+	JNE  ar1seg
+	JMP  arepi
+
+ar2:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+ar2seg:
+	MOVQ (DX), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	MOVQ kseg+16(FP), CX
+
+ar2k:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ADDQ $4, SI
+	ADDQ R12, DI
+	DECQ CX
+	JNE  ar2k
+	ADDQ $8, DX
+	DECQ BX
+	JNE  ar2seg
+	JMP  arepi
+
+ar3:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+ar3seg:
+	MOVQ (DX), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	MOVQ kseg+16(FP), CX
+
+ar3k:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ADDQ $4, SI
+	ADDQ R12, DI
+	DECQ CX
+	JNE  ar3k
+	ADDQ $8, DX
+	DECQ BX
+	JNE  ar3seg
+	JMP  arepi
+
+ar4:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+ar4seg:
+	MOVQ (DX), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	LEAQ (SI)(R9*1), R11
+	MOVQ kseg+16(FP), CX
+
+ar4k:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ROW((R11), Y6, Y7)
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ R12, DI
+	DECQ CX
+	JNE  ar4k
+	ADDQ $8, DX
+	DECQ BX
+	JNE  ar4seg
+	JMP  arepi
+
+ar5:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+ar5seg:
+	MOVQ (DX), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	LEAQ (SI)(R9*1), R11
+	MOVQ kseg+16(FP), CX
+
+ar5k:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ROW((R11), Y6, Y7)
+	ROW((R11)(R8*1), Y8, Y9)
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ R12, DI
+	DECQ CX
+	JNE  ar5k
+	ADDQ $8, DX
+	DECQ BX
+	JNE  ar5seg
+	JMP  arepi
+
+arepi:
+	MOVQ flags+88(FP), CX
+	TESTQ $1, CX
+	JEQ   arrelu
+	MOVQ  bias+80(FP), SI
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+
+arrelu:
+	TESTQ $2, CX
+	JEQ   arstore
+	VXORPS Y15, Y15, Y15
+	RELU(Y0)
+	RELU(Y1)
+	RELU(Y2)
+	RELU(Y3)
+	RELU(Y4)
+	RELU(Y5)
+	RELU(Y6)
+	RELU(Y7)
+	RELU(Y8)
+	RELU(Y9)
+
+arstore:
+	MOVQ c+64(FP), DX
+	MOVQ ldc+72(FP), R8
+	SHLQ $2, R8
+	LEAQ -1(R13), CX
+	IMULQ R8, CX
+	ADDQ CX, DX
+	CMPQ R13, $5
+	JEQ  arst5
+	CMPQ R13, $4
+	JEQ  arst4
+	CMPQ R13, $3
+	JEQ  arst3
+	CMPQ R13, $2
+	JEQ  arst2
+	CMPQ R13, $1
+	JEQ  arst1
+	JMP  ardone
+
+arst5:
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	SUBQ    R8, DX
+
+arst4:
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	SUBQ    R8, DX
+
+arst3:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	SUBQ    R8, DX
+
+arst2:
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	SUBQ    R8, DX
+
+arst1:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+
+ardone:
+	VZEROUPPER
+	RET

@@ -81,16 +81,19 @@ func (k directKernels) runN(t directRun, mr, nr, nseg, kseg int, a []float32, ld
 	}
 }
 
-// rowTiles reports whether the set has micro-kernels of any height from
-// 1 to directMR rows by 32 columns (runRow): the AVX-512 and Go sets do,
-// the AVX2 one, of blocks of 6 rows, does not.
-func (k directKernels) rowTiles() bool { return k.isa != directAVX2 && !k.flat }
+// rowTiles reports whether the set computes tiles a row at a time
+// (runRow), as every set can unless flat.
+func (k directKernels) rowTiles() bool { return !k.flat }
 
 // runRow computes one tile of mr rows (1 to directMR) by 32 columns; the
 // set must have rowTiles.
 func (k directKernels) runRow(mr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	if k.isa == directAVX512 {
+	switch k.isa {
+	case directAVX512:
 		directRowsAsm(mr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		return
+	case directAVX2:
+		directRowsAsmAVX2(mr, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 		return
 	}
 	directTileGo(mr, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
@@ -116,8 +119,9 @@ const (
 // tiles of directMR straight across the rows (runs of tiles inside a row
 // in one call, the tiles that cross a row's end computed aside): it
 // must, when the run holds no full tile. The estimate counts the steps
-// each way computes, a step a tile for loading B, and the calls and
-// copies; the flat way's over at most 256 tiles, scaled to all.
+// each way computes (for AVX2, whole blocks of 6 rows), a step a tile
+// for loading B, and the calls and copies; the flat way's over at most
+// 256 tiles, scaled to all.
 func directRowsBetter(k directKernels, o, kdim, wp, outW, useW, useH, count int) bool {
 	if !k.rowTiles() || o%32 != 0 || useW < 1 || useH < 1 {
 		return false
@@ -126,7 +130,18 @@ func directRowsBetter(k directKernels, o, kdim, wp, outW, useW, useH, count int)
 		return true
 	}
 	parts := (useW + directMR - 1) / directMR
-	rowsCost := useH * (parts*(directCallCost+kdim) + useW*kdim)
+	// The AVX2 kernels compute blocks of 6 rows, one of fewer rows at
+	// nearly the cost of a full one: count each tile's rows rounded up.
+	rowsPerRow := useW
+	if k.isa == directAVX2 {
+		rowsPerRow = 0
+		for part, x0 := 1, 0; part <= parts; part++ {
+			mr := useW*part/parts - x0
+			rowsPerRow += (mr + 5) / 6 * 6
+			x0 += mr
+		}
+	}
+	rowsCost := useH * (parts*(directCallCost+kdim) + rowsPerRow*kdim)
 	tiles := (count + directMR - 1) / directMR
 	n := min(tiles, 256)
 	flat, inRun := 0, false

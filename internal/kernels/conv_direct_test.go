@@ -39,12 +39,13 @@ var directCases = []convCase{
 }
 
 // TestDirectRowsBetter checks which convolutions are computed a row at a
-// time: with AVX-512 or Go, never with AVX2 or a depth not a multiple of
-// 32; mnist_cnn's and cats_dogs' pooled layers, whose rows end in
-// padding and tiles that cross it; large layers, with fewer wasted pixels
-// than the calls a row costs, as measured (BenchmarkConvDirectThreadCPU):
-// 59 pixels wide of 64 channels a row at a time, 118 pixels wide of 1
-// channel (9 steps a tile) across the padded width.
+// time, never with a depth not a multiple of 32 or a flat set, as
+// measured (BenchmarkConvDirectPoolThreadCPU, BenchmarkConvDirectThreadCPU):
+// mnist_cnn's pooled layers, whose rows end in padding and tiles that
+// cross it; 59 pixels wide of 64 channels a row at a time, 118 pixels
+// wide of 1 channel (9 steps a tile) across the padded width; with AVX2,
+// whose kernels compute blocks of 6 rows, 10 pixels wide a row at a time
+// but not 14 (two tiles of 7, each a block of 6 and one of 1).
 func TestDirectRowsBetter(t *testing.T) {
 	avx512, avx2 := directKernels{isa: directAVX512}, directKernels{isa: directAVX2}
 	tests := []struct {
@@ -57,7 +58,10 @@ func TestDirectRowsBetter(t *testing.T) {
 		{"mnist 13x13", avx512, 64, 576, 13, 11, 11, 11, 10*13 + 11, true},
 		{"mnist 5x5 pooled", avx512, 64, 576, 5, 3, 2, 2, 5 + 3, true},
 		{"mnist 5x5", directKernelsGo, 64, 576, 5, 3, 3, 3, 2*5 + 3, true},
-		{"mnist 5x5 avx2", avx2, 64, 576, 5, 3, 3, 3, 2*5 + 3, false},
+		{"mnist 5x5 avx2", avx2, 64, 576, 5, 3, 3, 3, 2*5 + 3, true},
+		{"mnist 13x13 pooled avx2", avx2, 64, 576, 13, 11, 10, 10, 9*13 + 11, true},
+		{"16x16x64 pooled avx2", avx2, 64, 576, 16, 14, 14, 14, 13*16 + 14, false},
+		{"16x16x64 pooled", avx512, 64, 576, 16, 14, 14, 14, 13*16 + 14, true},
 		{"mnist 28x28x1 pooled", avx512, 64, 9, 28, 26, 26, 8, 7*28 + 26, true},
 		{"depth 48", avx512, 48, 576, 5, 3, 3, 3, 2*5 + 3, false},
 		{"flat forced", directKernels{isa: directAVX512, flat: true}, 64, 576, 5, 3, 3, 3, 2*5 + 3, false},
