@@ -36,6 +36,7 @@ var directCases = []convCase{
 	{3, 13, 13, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil},
 	{3, 5, 5, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil},
 	{2, 8, 18, 16, 5, 5, 64, 1, 1, 1, 1, "VALID", nil},
+	{2, 10, 12, 16, 3, 3, 64, 1, 1, 2, 2, "SAME", nil},
 }
 
 // TestDirectRowsBetter checks which convolutions are computed a row at a

@@ -29,6 +29,7 @@ func TestConvPoolFused(t *testing.T) {
 		{convCase{1, 19, 20, 16, 3, 3, 33, 1, 1, 1, 1, "VALID", nil}, 3, tensor.Float32, 1},
 		{convCase{1, 12, 12, 2, 3, 3, 7, 1, 1, 2, 2, "SAME", nil}, 2, tensor.Float32, 1},
 		{convCase{1, 70, 70, 1, 3, 3, 64, 1, 1, 1, 1, "VALID", nil}, 2, tensor.Float32, 2},
+		{convCase{2, 5, 5, 16, 3, 3, 64, 1, 1, 1, 1, "VALID", nil}, 2, tensor.Float32, 1},   // no full tile: a row at a time
 		{convCase{1, 30, 40, 3, 3, 3, 240, 1, 1, 1, 1, "VALID", nil}, 2, tensor.Float32, 1}, // band too large
 		{convCase{1, 15, 16, 3, 3, 3, 8, 2, 2, 1, 1, "SAME", nil}, 2, tensor.Float32, 1},    // strided
 		{convCase{1, 11, 12, 3, 3, 3, 8, 1, 1, 1, 1, "VALID", nil}, 2, tensor.Float64, 1},
