@@ -175,9 +175,10 @@ const maxParts = 1<<16 - 1
 // call and the next, and stops soon after the calls stop.
 const spinWindow = 150 * time.Microsecond
 
-// longWork is how long a worker's run of parts must take for it to sleep
-// straight after, without polling.
-const longWork = 400 * time.Microsecond
+// minSpinWindow is the shortest a worker's spin window gets after windows
+// that passed without a call: long enough to notice calls that come again
+// in quick succession, and so to grow the window back.
+const minSpinWindow = spinWindow / 16
 
 // spinCheck is how many polls a spinning goroutine makes between looks at
 // the clock, each followed by runtime.Gosched, so that the goroutines
@@ -354,43 +355,42 @@ func (p *workerPool) unpost(slot int) {
 }
 
 func (p *workerPool) work() {
+	window := spinWindow
 	for {
-		p.spin()
+		window = p.spin(window)
 		<-p.wakeups
 		p.sleeping.Add(-1)
 	}
 }
 
 // spin runs the parts of posted batches until it has found none to claim
-// for spinWindow: a batch whose parts are all claimed keeps no worker
-// polling, however long its last parts run. It returns counted in
-// sleeping.
-func (p *workerPool) spin() {
+// for window: a batch whose parts are all claimed keeps no worker polling,
+// however long its last parts run. The window adapts to the gaps between
+// calls: it halves, down to minSpinWindow, each time it passes without a
+// call, and is back to spinWindow once polling finds one. spin returns the
+// window for next time, counted in sleeping.
+func (p *workerPool) spin(window time.Duration) time.Duration {
 	p.spinning.Add(1)
 	start := time.Now()
+	polled := false // whether a poll since the last run of parts found nothing
 	for i := 1; ; i++ {
 		if b, gen := p.find(); b != nil {
+			if polled {
+				window = spinWindow
+			}
 			p.spinning.Add(-1)
-			t0 := time.Now()
 			if b.work(gen) {
 				b.finish()
 			}
 			p.spinning.Add(1)
-			start, i = time.Now(), 0
-			if start.Sub(t0) > longWork {
-				// Parts this long hide the time it takes to wake a
-				// sleeping worker, and polling after them only takes
-				// the CPU from the caller on a loaded machine.
-				p.sleeping.Add(1)
-				p.spinning.Add(-1)
-				return
-			}
+			start, i, polled = time.Now(), 0, false
 			continue
 		}
+		polled = true
 		if i%spinCheck != 0 {
 			continue
 		}
-		if time.Since(start) <= spinWindow {
+		if time.Since(start) <= window {
 			runtime.Gosched()
 			yieldThread()
 			continue
@@ -400,7 +400,7 @@ func (p *workerPool) spin() {
 		// A call posted before the decrement is found here; one posted
 		// after it finds this worker no longer spinning, and wakes it.
 		if b, _ := p.find(); b == nil {
-			return
+			return max(window/2, minSpinWindow)
 		}
 		p.spinning.Add(1)
 		p.sleeping.Add(-1)
