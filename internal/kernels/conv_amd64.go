@@ -148,3 +148,24 @@ func directRowsAsmAVX2(mr, nseg, kseg int, a []float32, lda int, offs []int, b [
 		}
 	}
 }
+
+// directRowPartsAsm is runRowParts for AVX-512: the slices are checked
+// once, for the first and the last of the rows, and each tile is one call
+// of sconvrows32.
+func directRowPartsAsm(rows, parts, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if parts < 1 || rows < parts || rows > parts*directMR {
+		panic("kernels: no direct row micro-kernel of this height")
+	}
+	// Rows 0 and rows-1 as a run of two one-row tiles.
+	checkDirectTile(directRun{n: 2, strideA: (rows - 1) * lda, strideC: (rows - 1) * ldc}, 1, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	var pbias *float32
+	if flags&directBias != 0 {
+		pbias = &bias[0]
+	}
+	x0 := 0
+	for part := 1; part <= parts; part++ {
+		mr := rows*part/parts - x0
+		sconvrows32(mr, nseg, kseg, &a[x0*lda], lda, &offs[0], &b[0], ldb, &c[x0*ldc], ldc, pbias, flags)
+		x0 += mr
+	}
+}

@@ -101,14 +101,33 @@ func (k directKernels) runRow(mr, nseg, kseg int, a []float32, lda int, offs []i
 
 // The costs, in steps of one row of a 32-column tile (a broadcast and two
 // FMAs, some one cycle), that directRowsBetter weighs besides the steps
-// themselves: a micro-kernel call with its epilogue and stores, and a
-// tile computed aside and copied row by row because it crosses the end
-// of an output row. They were fitted to the pooled and plain layers of
-// BenchmarkConvDirectPoolThreadCPU and BenchmarkConvDirectThreadCPU.
+// themselves: a micro-kernel call with its epilogue and stores (less for
+// a row's tiles with AVX-512, which runRowParts checks once and calls
+// straight), and a tile computed aside and copied row by row because it
+// crosses the end of an output row. They were fitted to the pooled and
+// plain layers of BenchmarkConvDirectPoolThreadCPU and
+// BenchmarkConvDirectThreadCPU.
 const (
-	directCallCost  = 80
-	directAsideCost = 300
+	directCallCost    = 80
+	directCallCost512 = 20
+	directAsideCost   = 300
 )
+
+// runRowParts computes rows rows of A by 32 columns in parts tiles of
+// runRow, split evenly, each moved on from the one before by its rows in
+// A (lda apart) and C (ldc apart).
+func (k directKernels) runRowParts(rows, parts, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if k.isa == directAVX512 {
+		directRowPartsAsm(rows, parts, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		return
+	}
+	x0 := 0
+	for part := 1; part <= parts; part++ {
+		mr := rows*part/parts - x0
+		k.runRow(mr, nseg, kseg, a[x0*lda:], lda, offs, b, ldb, c[x0*ldc:], ldc, bias, flags)
+		x0 += mr
+	}
+}
 
 // directRowsBetter reports whether the kernel set k computes the wanted
 // useH×useW pixels of an o-channel convolution with kdim steps a tile,
@@ -141,7 +160,11 @@ func directRowsBetter(k directKernels, o, kdim, wp, outW, useW, useH, count int)
 			x0 += mr
 		}
 	}
-	rowsCost := useH * (parts*(directCallCost+kdim) + rowsPerRow*kdim)
+	call := directCallCost
+	if k.isa == directAVX512 {
+		call = directCallCost512
+	}
+	rowsCost := useH * (parts*(call+kdim) + rowsPerRow*kdim)
 	tiles := (count + directMR - 1) / directMR
 	n := min(tiles, 256)
 	flat, inRun := 0, false
@@ -521,17 +544,12 @@ func (j *directJob) rangeRows(lo, hi int) {
 			if j.flags&directBias != 0 {
 				bias = j.ep.bias[col:]
 			}
-			x0 := 0
-			for part := 1; part <= parts; part++ {
-				mr := j.useW*part/parts - x0
-				cd := dst[x0*o+col:]
-				j.k.runRow(mr, j.nseg, j.kseg, a[x0*j.c:], j.c, offs, pb, 32, cd, o, bias, j.flags)
-				if !j.asmEp {
-					for i := 0; i < mr; i++ {
-						j.ep.apply(cd[i*o:i*o+32], col)
-					}
+			cd := dst[col:]
+			j.k.runRowParts(j.useW, parts, j.nseg, j.kseg, a, j.c, offs, pb, 32, cd, o, bias, j.flags)
+			if !j.asmEp {
+				for i := 0; i < j.useW; i++ {
+					j.ep.apply(cd[i*o:i*o+32], col)
 				}
-				x0 += mr
 			}
 		}
 	}

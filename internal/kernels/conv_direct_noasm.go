@@ -11,3 +11,8 @@ func directRowsAsm(mr, nseg, kseg int, a []float32, lda int, offs []int, b []flo
 func directRowsAsmAVX2(mr, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
 	panic("kernels: no assembly direct micro-kernel in this build")
 }
+
+// directRowPartsAsm is never called without the assembly micro-kernels.
+func directRowPartsAsm(rows, parts, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	panic("kernels: no assembly direct micro-kernel in this build")
+}
