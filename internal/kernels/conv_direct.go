@@ -24,8 +24,10 @@ const (
 // A[i, s, p]·B[q, j], where A[i, s, p] is a[offs[s]+i·lda+p], q counts
 // the steps through all segments in order and B[q, j] is b[q·ldb+j];
 // then adds bias[j] (flags&directBias) and clamps at 0
-// (flags&directRelu). The calls are static, so that the slices handed to
-// them stay on the caller's stack.
+// (flags&directRelu). Every set also computes tiles of any height from 1
+// to directMR by 32 (runRow), for convolutions computed a row at a time.
+// The calls are static, so that the slices handed to them stay on the
+// caller's stack.
 type directKernels struct {
 	isa directISA
 	// flat has every tile run across the padded width, never a row at a
@@ -318,7 +320,10 @@ func directApplies(groups int, sp spatial, g geometry) bool {
 // numbered flat as y·wp+x are evenly spaced rows of one matrix, a
 // micro-tile of directMR of them runs straight across output rows, and
 // the pixels with x ≥ outW that such a tile also computes are dropped.
-// The kernel columns of one kernel row and the channels are contiguous
+// Where that waste costs more than smaller tiles do (directRowsBetter:
+// small images, depths of multiples of 32), each output row's outW pixels
+// are instead split evenly into tiles of at most directMR, which compute
+// no padded column. The kernel columns of one kernel row and the channels are contiguous
 // (when dilW is 1), so each kernel row is one segment of kW·c steps.
 // Padding, when there is any, is materialised in a zeroed copy of x.
 func convDirect(ctx context.Context, k directKernels, x []float32, batch, c int, pf convPanels, sp spatial, g geometry, out []float32, ep epilogue[float32]) {

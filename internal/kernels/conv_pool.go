@@ -79,7 +79,8 @@ func directPoolApplies(k directKernels, groups int, sp spatial, g geometry, o in
 // a few pooled rows need is computed into a buffer (as convDirect does,
 // over the band alone) and pooled from there into out, which holds
 // batch × outH/kh × outW/kw × o. Conv rows and columns that no window
-// covers are not kept.
+// covers are not kept, and, when a band is computed a row at a time
+// (directRowsBetter), not computed either.
 func convDirectPool(ctx context.Context, k directKernels, x []float32, batch, c int, pf convPanels, sp spatial, g geometry, p convPool, out []float32, ep epilogue[float32]) {
 	o := pf.o
 	hp := g.outH + (g.kH-1)*sp.dilH
