@@ -169,3 +169,33 @@ func directRowPartsAsm(rows, parts, nseg, kseg int, a []float32, lda int, offs [
 		x0 += mr
 	}
 }
+
+// directRowPartsAsmAVX2 is runRowParts for AVX2: the slices are checked
+// once, for the first and the last of the rows, and each tile is, for
+// each 16 columns, a call of sconvavx2 for its blocks of 6 rows and one of
+// sconvavx2rows for the rows left.
+func directRowPartsAsmAVX2(rows, parts, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	if parts < 1 || rows < parts || rows > parts*directMR {
+		panic("kernels: no direct row micro-kernel of this height")
+	}
+	// Rows 0 and rows-1 as a run of two one-row tiles.
+	checkDirectTile(directRun{n: 2, strideA: (rows - 1) * lda, strideC: (rows - 1) * ldc}, 1, 32, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+	x0 := 0
+	for part := 1; part <= parts; part++ {
+		mr := rows*part/parts - x0
+		q, r := mr/6, mr%6
+		for j := 0; j < 32; j += 16 {
+			var pbias *float32
+			if flags&directBias != 0 {
+				pbias = &bias[j]
+			}
+			if q > 0 {
+				sconvavx2(nseg, kseg, &a[x0*lda], lda, &offs[0], &b[j], ldb, &c[x0*ldc+j], ldc, pbias, flags, q, 1, 0, 0)
+			}
+			if r > 0 {
+				sconvavx2rows(r, nseg, kseg, &a[(x0+6*q)*lda], lda, &offs[0], &b[j], ldb, &c[(x0+6*q)*ldc+j], ldc, pbias, flags)
+			}
+		}
+		x0 += mr
+	}
+}

@@ -105,8 +105,9 @@ func (k directKernels) runRow(mr, nseg, kseg int, a []float32, lda int, offs []i
 // FMAs, some one cycle), that directRowsBetter weighs besides the steps
 // themselves: a micro-kernel call with its epilogue and stores (less for
 // a row's tiles with AVX-512, which runRowParts checks once and calls
-// straight), and a tile computed aside and copied row by row because it
-// crosses the end of an output row. They were fitted to the pooled and
+// straight; it does so with AVX2 as well, whose calls per tile, one or
+// two each 16 columns, measured no cheaper), and a tile computed aside
+// and copied row by row because it crosses the end of an output row. They were fitted to the pooled and
 // plain layers of BenchmarkConvDirectPoolThreadCPU and
 // BenchmarkConvDirectThreadCPU.
 const (
@@ -119,8 +120,12 @@ const (
 // runRow, split evenly, each moved on from the one before by its rows in
 // A (lda apart) and C (ldc apart).
 func (k directKernels) runRowParts(rows, parts, nseg, kseg int, a []float32, lda int, offs []int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
-	if k.isa == directAVX512 {
+	switch k.isa {
+	case directAVX512:
 		directRowPartsAsm(rows, parts, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
+		return
+	case directAVX2:
+		directRowPartsAsmAVX2(rows, parts, nseg, kseg, a, lda, offs, b, ldb, c, ldc, bias, flags)
 		return
 	}
 	x0 := 0
