@@ -19,13 +19,14 @@ func init() {
 
 // shIndex normalizes index x into [0, dim).
 func shIndex(n Node, x int64, dim int) (int, error) {
-	if x < 0 {
-		x += int64(dim)
+	i := x
+	if i < 0 {
+		i += int64(dim)
 	}
-	if x < 0 || x >= int64(dim) {
+	if i < 0 || i >= int64(dim) {
 		return 0, n.Errorf(ErrInvalidArgument, "index %d is out of range for a dimension of %d", x, dim)
 	}
-	return int(x), nil
+	return int(i), nil
 }
 
 // shBuildGather: Gather(data, indices) along axis (default 0); the output
