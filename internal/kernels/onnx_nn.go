@@ -81,6 +81,9 @@ func nnGeometry(n Node, in, k []int, ceil bool) (nnGeom, error) {
 		switch autoPad {
 		case "NOTSET", "":
 			if pads != nil {
+				if pads[i] < 0 || pads[i+r] < 0 || pads[i] > onnxMaxElements || pads[i+r] > onnxMaxElements {
+					return g, n.Errorf(ErrInvalidArgument, "pads %v must be non-negative and small", pads)
+				}
 				g.pb[i], g.pe[i] = int(pads[i]), int(pads[i+r])
 			}
 			span := in[i] + g.pb[i] + g.pe[i] - ek
@@ -112,7 +115,7 @@ func nnGeometry(n Node, in, k []int, ceil bool) (nnGeom, error) {
 			return g, n.Errorf(ErrUnsupported, "auto_pad %q", autoPad)
 		}
 	}
-	return g, nil
+	return g, onnxCheckShape(n, g.out)
 }
 
 // nnSize is the product of dims.

@@ -35,3 +35,24 @@ func onnxAxis(n Node, axis int64, rank int) (int, error) {
 	}
 	return a, nil
 }
+
+// onnxMaxElements bounds the elements of one tensor an ONNX kernel makes,
+// so that a hostile model's attributes fail the request instead of
+// exhausting memory.
+const onnxMaxElements = 1 << 32
+
+// onnxCheckShape reports dims that are negative or whose product exceeds
+// onnxMaxElements (or overflows) as an error of n.
+func onnxCheckShape(n Node, dims []int) error {
+	p := 1
+	for _, d := range dims {
+		if d < 0 {
+			return n.Errorf(ErrInvalidArgument, "output shape %v has a negative dimension", dims)
+		}
+		if d > 0 && p > onnxMaxElements/d {
+			return n.Errorf(ErrInvalidArgument, "output shape %v holds more than %d elements", dims, onnxMaxElements)
+		}
+		p *= d
+	}
+	return nil
+}

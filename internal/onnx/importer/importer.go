@@ -311,11 +311,18 @@ func Ops() []string {
 	return out
 }
 
-func (b *builder) convert(i int, np *pb.NodeProto) error {
+func (b *builder) convert(i int, np *pb.NodeProto) (err error) {
 	label := np.GetName()
 	if label == "" {
 		label = fmt.Sprintf("#%d", i)
 	}
+	// A converter that panics on a malformed node (a last resort: each
+	// should check what it reads) fails the import, not the process.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: node %s (op %s): malformed node: %v", engine.ErrInvalidModel, label, np.GetOpType(), r)
+		}
+	}()
 	c, opset := converters[np.GetOpType()], b.opset
 	if d := np.GetDomain(); d != "" && d != "ai.onnx" {
 		dc, ok := domainConverters[[2]string{d, np.GetOpType()}]

@@ -58,6 +58,7 @@ func nnWindow(n *node, rank int, extra [4]int64) (attrs map[string]*tfpb.AttrVal
 	if rank != 2 {
 		return nil, false
 	}
+	const maxPad = 1 << 24
 	get := func(name string, def int64) ([]int64, bool) {
 		v, has := n.ints(name)
 		if !has {
@@ -86,7 +87,9 @@ func nnWindow(n *node, rank int, extra [4]int64) (attrs map[string]*tfpb.AttrVal
 		}
 		p = []int64{p[0] + extra[0], p[1] + extra[1], p[2] + extra[2], p[3] + extra[3]}
 		for _, v := range p {
-			if v < 0 {
+			// Negative or absurd pads stay with the ONNX kernel, which
+			// rejects them.
+			if v < 0 || v > maxPad {
 				return nil, false
 			}
 		}

@@ -1,0 +1,305 @@
+package importer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"inferd/internal/engine"
+	"inferd/internal/kernels"
+	"inferd/internal/onnx/importer"
+	"inferd/internal/onnx/pb"
+	"inferd/internal/tensor"
+)
+
+// hostileData finds the directory of libonnx-testdata's categories, or ""
+// when the package is not installed.
+func hostileData() string {
+	if d := os.Getenv("INFERD_ONNX_TESTDATA"); d != "" {
+		return d
+	}
+	out, err := exec.Command("dpkg", "-L", "libonnx-testdata").Output()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasSuffix(line, "/data/node") {
+			return filepath.Dir(line)
+		}
+	}
+	return ""
+}
+
+// hostileSeeds names the conformance models the hostile-model tests start
+// from: ops with shape, axis and size attributes or inputs.
+var hostileSeeds = []string{
+	"node/test_constantofshape_float_ones", "node/test_expand_dim_changed", "node/test_tile",
+	"node/test_range_float_type_positive_delta", "node/test_reshape_reduced_dims", "node/test_slice",
+	"node/test_gather_0", "node/test_gather_elements_0", "node/test_gathernd_example_int32",
+	"node/test_scatter_elements_with_axis", "node/test_transpose_default", "node/test_concat_2d_axis_0",
+	"node/test_split_equal_parts_1d", "node/test_squeeze", "node/test_unsqueeze_axis_0",
+	"node/test_flatten_axis0", "node/test_constant_pad", "node/test_conv_with_strides_padding",
+	"node/test_maxpool_2d_pads", "node/test_averagepool_2d_strides", "node/test_reduce_sum_keepdims_example",
+	"node/test_top_k", "node/test_onehot_with_axis", "node/test_cumsum_1d", "node/test_depthtospace_example",
+	"node/test_softmax_axis_0", "node/test_gemm_default_matrix_bias", "node/test_lstm_defaults",
+	"node/test_resize_upsample_scales_nearest", "node/test_einsum_transpose", "node/test_argmax_default_axis_example",
+	"node/test_convtranspose", "node/test_lrn", "node/test_if", "node/test_loop11", "node/test_nonzero_example",
+	"node/test_compress_0", "node/test_eyelike_with_dtype", "node/test_spacetodepth", "node/test_batchnorm_example",
+}
+
+// outcome3 is what one hostile model did: the first error of import, load
+// or run, and whether a panic escaped.
+type hostileResult struct {
+	stage string // "import", "load", "run" or "" when it ran
+	err   error
+	panic string
+}
+
+// tryHostile imports, loads and (when that succeeds) runs mp once on zero
+// inputs of the declared dtypes, unknown dimensions being 1. It recovers a
+// panic so the caller can report it.
+func tryHostile(mp *pb.ModelProto, dir string, timeout time.Duration) (res hostileResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res.panic = fmt.Sprintf("%s: %v\n%s", res.stage, r, debug.Stack())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	res.stage = "import"
+	spec, err := importer.Import(mp, dir)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	res.stage = "load"
+	m, err := engine.LoadGraph(ctx, spec, engine.Options{Threads: 1})
+	if err != nil {
+		res.err = err
+		return res
+	}
+	sig, ok := m.Signature(importer.Signature)
+	if !ok {
+		res.err = errors.New("no signature")
+		return res
+	}
+	res.stage = "run"
+	ins := map[string]*tensor.Tensor{}
+	for _, s := range sig.Inputs {
+		ins[s.Name] = zeroInput(s)
+	}
+	_, res.err = m.Run(ctx, importer.Signature, ins)
+	if res.err == nil {
+		res.stage = ""
+	}
+	return res
+}
+
+// zeroInput is a small zero tensor that matches spec.
+func zeroInput(s engine.TensorSpec) *tensor.Tensor {
+	switch s.DType {
+	case tensor.Sequence:
+		return tensor.NewSequence()
+	case tensor.Optional:
+		return tensor.NewOptional(nil)
+	}
+	dt := s.DType
+	if dt == tensor.Invalid {
+		dt = tensor.Float32
+	}
+	shape := make(tensor.Shape, len(s.Shape))
+	for i, d := range s.Shape {
+		shape[i] = 1
+		if d >= 0 && d <= 64 {
+			shape[i] = int(d)
+		}
+	}
+	return tensor.New(dt, shape)
+}
+
+// sentinelErr reports whether err wraps one of the engine's sentinels.
+func sentinelErr(err error) bool {
+	return errors.Is(err, engine.ErrInvalidModel) || errors.Is(err, engine.ErrUnsupported) || errors.Is(err, engine.ErrInvalidInput)
+}
+
+// hostileLoadErr reports whether an import or load error is one the
+// engine classifies: an engine sentinel, or the kernels' invalid-argument
+// error the engine passes on when a kernel rejects its attributes.
+func hostileLoadErr(err error) bool {
+	return sentinelErr(err) || errors.Is(err, kernels.ErrInvalidArgument)
+}
+
+// readSeed reads one conformance model, or returns nil when absent.
+func readSeed(root, name string) *pb.ModelProto {
+	data, err := os.ReadFile(filepath.Join(root, name, "model.onnx"))
+	if err != nil {
+		return nil
+	}
+	var mp pb.ModelProto
+	if proto.Unmarshal(data, &mp) != nil {
+		return nil
+	}
+	return &mp
+}
+
+// mutations lists systematic damage to mp's top-level graph: each
+// attribute dropped, each input dropped, each int attribute set to -1 and
+// 1<<40, each ints element set to -1 and 1<<40, each initializer's data
+// truncated. Each entry returns a fresh, damaged copy.
+func mutations(mp *pb.ModelProto) map[string]func() *pb.ModelProto {
+	out := map[string]func() *pb.ModelProto{}
+	edit := func(f func(*pb.GraphProto)) func() *pb.ModelProto {
+		return func() *pb.ModelProto {
+			c := proto.Clone(mp).(*pb.ModelProto)
+			f(c.GetGraph())
+			return c
+		}
+	}
+	for i, n := range mp.GetGraph().GetNode() {
+		for j, a := range n.GetAttribute() {
+			out[fmt.Sprintf("node %d %s: drop attr %s", i, n.GetOpType(), a.GetName())] = edit(func(g *pb.GraphProto) {
+				nn := g.Node[i]
+				nn.Attribute = append(nn.Attribute[:j:j], nn.Attribute[j+1:]...)
+			})
+			for _, v := range []int64{-1, 1 << 40} {
+				switch a.GetType() {
+				case pb.AttributeProto_INT:
+					out[fmt.Sprintf("node %d %s: attr %s=%d", i, n.GetOpType(), a.GetName(), v)] = edit(func(g *pb.GraphProto) {
+						g.Node[i].Attribute[j].I = v
+					})
+				case pb.AttributeProto_INTS:
+					for k := range a.GetInts() {
+						out[fmt.Sprintf("node %d %s: attr %s[%d]=%d", i, n.GetOpType(), a.GetName(), k, v)] = edit(func(g *pb.GraphProto) {
+							g.Node[i].Attribute[j].Ints[k] = v
+						})
+					}
+				}
+			}
+		}
+		for j := range n.GetInput() {
+			out[fmt.Sprintf("node %d %s: drop input %d", i, n.GetOpType(), j)] = edit(func(g *pb.GraphProto) {
+				nn := g.Node[i]
+				nn.Input = append(nn.Input[:j:j], nn.Input[j+1:]...)
+			})
+			out[fmt.Sprintf("node %d %s: blank input %d", i, n.GetOpType(), j)] = edit(func(g *pb.GraphProto) {
+				g.Node[i].Input[j] = ""
+			})
+		}
+	}
+	for i := range mp.GetGraph().GetInitializer() {
+		out[fmt.Sprintf("initializer %d: truncated", i)] = edit(func(g *pb.GraphProto) {
+			t := g.Initializer[i]
+			switch {
+			case len(t.RawData) > 0:
+				t.RawData = t.RawData[:len(t.RawData)/2]
+			case len(t.FloatData) > 0:
+				t.FloatData = t.FloatData[:len(t.FloatData)/2]
+			case len(t.Int64Data) > 0:
+				t.Int64Data = t.Int64Data[:len(t.Int64Data)/2]
+			case len(t.Int32Data) > 0:
+				t.Int32Data = t.Int32Data[:len(t.Int32Data)/2]
+			default:
+				t.Dims = append(t.Dims, 3)
+			}
+		})
+	}
+	return out
+}
+
+// TestHostileMutations damages conformance models systematically and
+// checks that importing, loading and running them never panics, and that
+// import and load errors wrap an engine sentinel.
+func TestHostileMutations(t *testing.T) {
+	root := hostileData()
+	if root == "" {
+		t.Skip("libonnx-testdata is not installed")
+	}
+	budget := time.Now().Add(8 * time.Second)
+	tried := 0
+	for _, name := range hostileSeeds {
+		mp := readSeed(root, name)
+		if mp == nil {
+			t.Logf("%s: absent", name)
+			continue
+		}
+		for label, mk := range mutations(mp) {
+			if time.Now().After(budget) {
+				t.Logf("time budget spent after %d mutations", tried)
+				return
+			}
+			tried++
+			if os.Getenv("INFERD_HOSTILE_TRACE") != "" {
+				fmt.Fprintf(os.Stderr, "hostile: %s, %s\n", name, label)
+			}
+			res := tryHostile(mk(), t.TempDir(), 2*time.Second)
+			switch {
+			case res.panic != "":
+				t.Errorf("%s, %s: panic in %s", name, label, res.panic)
+			case res.err != nil && res.stage != "run" && !hostileLoadErr(res.err):
+				t.Errorf("%s, %s: %s error wraps no engine sentinel: %v", name, label, res.stage, res.err)
+			}
+		}
+	}
+	t.Logf("%d mutations", tried)
+}
+
+// hostileVI is a float tensor value of the given shape.
+func hostileVI(name string, dims ...int64) *pb.ValueInfoProto {
+	sh := &pb.TensorShapeProto{}
+	for _, d := range dims {
+		sh.Dim = append(sh.Dim, &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
+	}
+	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: sh}}}}
+}
+
+// hostileGraph is an opset-13 model of nodes over inputs and initializers
+// with the one output "y".
+func hostileGraph(inputs []*pb.ValueInfoProto, inits []*pb.TensorProto, nodes ...*pb.NodeProto) *pb.ModelProto {
+	return &pb.ModelProto{
+		IrVersion:   8,
+		OpsetImport: []*pb.OperatorSetIdProto{{Version: 13}},
+		Graph: &pb.GraphProto{Node: nodes, Input: inputs, Initializer: inits,
+			Output: []*pb.ValueInfoProto{{Name: "y"}}},
+	}
+}
+
+// TestHostileModels holds the malformed models the fuzz and mutation
+// tests found crashing, each of which must now fail with an error at the
+// stage named (or run, when stage is "").
+func TestHostileModels(t *testing.T) {
+	convW := &pb.TensorProto{Name: "w", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{1, 1, 3, 3}, FloatData: make([]float32, 9)}
+	for _, c := range []struct {
+		name  string
+		mp    *pb.ModelProto
+		stage string
+	}{
+		{"Conv with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, []*pb.TensorProto{convW},
+			importer.NodeProto("Conv", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
+		{"Conv with negative pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, []*pb.TensorProto{convW},
+			importer.NodeProto("Conv", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("pads", -1, 0, 0, 0))), "run"},
+		{"MaxPool with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
+			importer.NodeProto("MaxPool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 2, 2), importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := tryHostile(c.mp, t.TempDir(), 5*time.Second)
+			if res.panic != "" {
+				t.Fatalf("panic in %s", res.panic)
+			}
+			if res.stage != c.stage || (c.stage != "" && res.err == nil) {
+				t.Fatalf("stage %q, error %v; want an error at stage %q", res.stage, res.err, c.stage)
+			}
+			if c.stage == "import" && !sentinelErr(res.err) {
+				t.Errorf("import error wraps no engine sentinel: %v", res.err)
+			}
+		})
+	}
+}
