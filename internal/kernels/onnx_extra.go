@@ -124,13 +124,20 @@ func xtBuildResize(upsample bool) Builder {
 						return nil, n.Errorf(ErrInvalidArgument, "scale %v is not positive", s)
 					}
 					scales[i] = s
-					outShape[i] = int(math.Floor(s * float64(x.Shape()[i])))
+					f := math.Floor(s * float64(x.Shape()[i]))
+					if f > onnxMaxElements || math.IsInf(s, 0) {
+						return nil, n.Errorf(ErrInvalidArgument, "scale %v makes dimension %d too large", s, i)
+					}
+					outShape[i] = int(f)
 				}
 			default:
 				return nil, n.Errorf(ErrInvalidArgument, "one of scales and sizes must be given")
 			}
 			if o.coord == "tf_crop_and_resize" && len(roi) != 2*rank {
 				return nil, n.Errorf(ErrInvalidArgument, "roi must hold %d values for tf_crop_and_resize, got %d", 2*rank, len(roi))
+			}
+			if err := onnxCheckShape(n, outShape); err != nil {
+				return nil, err
 			}
 			return []*tensor.Tensor{xtResize(ctx, x, outShape, scales, roi, o)}, nil
 		}), nil

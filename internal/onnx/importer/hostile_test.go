@@ -195,6 +195,27 @@ func mutations(mp *pb.ModelProto) map[string]func() *pb.ModelProto {
 			})
 		}
 	}
+	for i, init := range mp.GetGraph().GetInitializer() {
+		for k := range init.GetInt64Data() {
+			for _, v := range []int64{-1, 1 << 40} {
+				out[fmt.Sprintf("initializer %d[%d]=%d", i, k, v)] = edit(func(g *pb.GraphProto) {
+					g.Initializer[i].Int64Data[k] = v
+				})
+			}
+		}
+		if init.GetDataType() == int32(pb.TensorProto_INT64) && len(init.GetRawData()) >= 8 && len(init.GetRawData()) <= 64 {
+			for k := 0; k < len(init.GetRawData())/8; k++ {
+				for _, v := range []int64{-1, 1 << 40} {
+					out[fmt.Sprintf("initializer %d[%d]=%d", i, k, v)] = edit(func(g *pb.GraphProto) {
+						raw := g.Initializer[i].RawData
+						for b := 0; b < 8; b++ {
+							raw[8*k+b] = byte(uint64(v) >> (8 * b))
+						}
+					})
+				}
+			}
+		}
+	}
 	for i := range mp.GetGraph().GetInitializer() {
 		out[fmt.Sprintf("initializer %d: truncated", i)] = edit(func(g *pb.GraphProto) {
 			t := g.Initializer[i]
@@ -299,6 +320,71 @@ func TestHostileModels(t *testing.T) {
 			}
 			if c.stage == "import" && !sentinelErr(res.err) {
 				t.Errorf("import error wraps no engine sentinel: %v", res.err)
+			}
+		})
+	}
+}
+
+// hostileInt64s is an int64 initializer.
+func hostileInt64s(name string, v ...int64) *pb.TensorProto {
+	return &pb.TensorProto{Name: name, DataType: int32(pb.TensorProto_INT64), Dims: []int64{int64(len(v))}, Int64Data: v}
+}
+
+// TestHostileShapes checks that ops whose output size comes from a
+// constant input fail on huge or negative sizes instead of exhausting
+// memory or panicking.
+func TestHostileShapes(t *testing.T) {
+	x := []*pb.ValueInfoProto{hostileVI("x", 2, 3)}
+	huge := int64(1 << 40)
+	for _, c := range []struct {
+		name string
+		mp   *pb.ModelProto
+	}{
+		{"ConstantOfShape huge", hostileGraph(nil, []*pb.TensorProto{hostileInt64s("s", huge, huge)}, importer.NodeProto("ConstantOfShape", []string{"s"}, []string{"y"}))},
+		{"ConstantOfShape negative", hostileGraph(nil, []*pb.TensorProto{hostileInt64s("s", -1, 2)}, importer.NodeProto("ConstantOfShape", []string{"s"}, []string{"y"}))},
+		{"Expand huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("s", huge, 2, 3)}, importer.NodeProto("Expand", []string{"x", "s"}, []string{"y"}))},
+		{"Expand negative", hostileGraph(x, []*pb.TensorProto{hostileInt64s("s", -5, 2, 3)}, importer.NodeProto("Expand", []string{"x", "s"}, []string{"y"}))},
+		{"Tile huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("r", huge, huge)}, importer.NodeProto("Tile", []string{"x", "r"}, []string{"y"}))},
+		{"Tile negative", hostileGraph(x, []*pb.TensorProto{hostileInt64s("r", -1, 1)}, importer.NodeProto("Tile", []string{"x", "r"}, []string{"y"}))},
+		{"Range huge", hostileGraph(nil, []*pb.TensorProto{
+			{Name: "a", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{0}},
+			{Name: "b", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{huge}},
+			{Name: "d", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{1}}},
+			importer.NodeProto("Range", []string{"a", "b", "d"}, []string{"y"}))},
+		{"Range zero delta", hostileGraph(nil, []*pb.TensorProto{
+			{Name: "a", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{0}},
+			{Name: "b", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{5}},
+			{Name: "d", DataType: int32(pb.TensorProto_INT64), Int64Data: []int64{0}}},
+			importer.NodeProto("Range", []string{"a", "b", "d"}, []string{"y"}))},
+		{"Reshape huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("s", huge, huge)}, importer.NodeProto("Reshape", []string{"x", "s"}, []string{"y"}))},
+		{"Pad huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("p", 0, 0, huge, huge)}, importer.NodeProto("Pad", []string{"x", "p"}, []string{"y"}))},
+		{"Resize huge sizes", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 2, 2)}, []*pb.TensorProto{hostileInt64s("sz", 1, 1, huge, huge)},
+			importer.NodeProto("Resize", []string{"x", "", "", "sz"}, []string{"y"}))},
+		{"OneHot huge depth", hostileGraph(nil, []*pb.TensorProto{hostileInt64s("i", 1), hostileInt64s("d", huge), hostileInt64s("v", 0, 1)},
+			importer.NodeProto("OneHot", []string{"i", "d", "v"}, []string{"y"}))},
+		{"EyeLike huge k", hostileGraph(x, nil, importer.NodeProto("EyeLike", []string{"x"}, []string{"y"}, importer.IntAttr("k", huge)))},
+		{"Upsample huge scales", &pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 9}}, Graph: &pb.GraphProto{
+			Input:       []*pb.ValueInfoProto{hostileVI("x", 1, 1, 2, 2)},
+			Initializer: []*pb.TensorProto{{Name: "sc", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{4}, FloatData: []float32{1, 1, 1e12, 1e12}}},
+			Node:        []*pb.NodeProto{importer.NodeProto("Upsample", []string{"x", "sc"}, []string{"y"})},
+			Output:      []*pb.ValueInfoProto{{Name: "y"}}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if os.Getenv("INFERD_HOSTILE_TRACE") != "" {
+				fmt.Fprintf(os.Stderr, "hostile: %s\n", c.name)
+			}
+			res := tryHostile(c.mp, t.TempDir(), 5*time.Second)
+			if res.panic != "" {
+				t.Fatalf("panic in %s", res.panic)
+			}
+			// A zero delta and a diagonal off the matrix are legal; the
+			// rest must fail.
+			mayRun := c.name == "Range zero delta" || c.name == "EyeLike huge k"
+			if res.err == nil && res.stage == "" && !mayRun {
+				t.Fatalf("ran; want an error")
+			}
+			if res.err != nil && res.stage != "run" && !hostileLoadErr(res.err) {
+				t.Errorf("%s error wraps no engine sentinel: %v", res.stage, res.err)
 			}
 		})
 	}
