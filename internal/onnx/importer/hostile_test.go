@@ -170,6 +170,19 @@ func mutations(mp *pb.ModelProto) map[string]func() *pb.ModelProto {
 				nn := g.Node[i]
 				nn.Attribute = append(nn.Attribute[:j:j], nn.Attribute[j+1:]...)
 			})
+			for _, ty := range []pb.AttributeProto_AttributeType{pb.AttributeProto_FLOAT, pb.AttributeProto_INTS, pb.AttributeProto_STRING, pb.AttributeProto_GRAPH} {
+				if ty == a.GetType() {
+					continue
+				}
+				out[fmt.Sprintf("node %d %s: attr %s retyped %v", i, n.GetOpType(), a.GetName(), ty)] = edit(func(g *pb.GraphProto) {
+					g.Node[i].Attribute[j].Type = ty
+				})
+			}
+			if len(a.GetInts()) > 0 {
+				out[fmt.Sprintf("node %d %s: attr %s shortened", i, n.GetOpType(), a.GetName())] = edit(func(g *pb.GraphProto) {
+					g.Node[i].Attribute[j].Ints = g.Node[i].Attribute[j].Ints[1:]
+				})
+			}
 			for _, v := range []int64{-1, 1 << 40} {
 				switch a.GetType() {
 				case pb.AttributeProto_INT:
@@ -382,6 +395,107 @@ func TestHostileShapes(t *testing.T) {
 			mayRun := c.name == "Range zero delta" || c.name == "EyeLike huge k"
 			if res.err == nil && res.stage == "" && !mayRun {
 				t.Fatalf("ran; want an error")
+			}
+			if res.err != nil && res.stage != "run" && !hostileLoadErr(res.err) {
+				t.Errorf("%s error wraps no engine sentinel: %v", res.stage, res.err)
+			}
+		})
+	}
+}
+
+// hostileNested is a model whose If node nests depth If nodes in its
+// then branch.
+func hostileNested(depth int) *pb.ModelProto {
+	cond := &pb.TensorProto{Name: "c", DataType: int32(pb.TensorProto_BOOL), Int32Data: []int32{1}}
+	branch := func(body *pb.GraphProto) *pb.GraphProto {
+		return body
+	}
+	leaf := &pb.GraphProto{Name: "leaf", Node: []*pb.NodeProto{importer.NodeProto("Identity", []string{"x"}, []string{"o"})}, Output: []*pb.ValueInfoProto{{Name: "o"}}}
+	g := leaf
+	for i := 0; i < depth; i++ {
+		n := importer.NodeProto("If", []string{"c"}, []string{"o"})
+		n.Attribute = []*pb.AttributeProto{
+			{Name: "then_branch", Type: pb.AttributeProto_GRAPH, G: branch(g)},
+			{Name: "else_branch", Type: pb.AttributeProto_GRAPH, G: leaf},
+		}
+		g = &pb.GraphProto{Name: fmt.Sprintf("g%d", i), Node: []*pb.NodeProto{n}, Output: []*pb.ValueInfoProto{{Name: "o"}}}
+	}
+	top := hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 2)}, []*pb.TensorProto{cond}, g.Node[0])
+	top.Graph.Node[0].Output = []string{"y"}
+	return top
+}
+
+// TestHostileGraphs checks malformed graph structure: cycles, absurd
+// opsets, deep nesting, unbounded loops, attributes of the wrong kind.
+func TestHostileGraphs(t *testing.T) {
+	x := []*pb.ValueInfoProto{hostileVI("x", 2, 3)}
+	loopBody := &pb.GraphProto{Name: "body",
+		Input:  []*pb.ValueInfoProto{{Name: "i"}, {Name: "cin"}, {Name: "v"}},
+		Node:   []*pb.NodeProto{importer.NodeProto("Identity", []string{"cin"}, []string{"cout"}), importer.NodeProto("Identity", []string{"v"}, []string{"vout"})},
+		Output: []*pb.ValueInfoProto{{Name: "cout"}, {Name: "vout"}}}
+	loop := importer.NodeProto("Loop", []string{"", "t", "x"}, []string{"y"})
+	loop.Attribute = []*pb.AttributeProto{{Name: "body", Type: pb.AttributeProto_GRAPH, G: loopBody}}
+	for _, c := range []struct {
+		name  string
+		mp    *pb.ModelProto
+		stage string // the stage that must fail, "" for any or none
+	}{
+		{"cycle", hostileGraph(x, nil, importer.NodeProto("Add", []string{"x", "b"}, []string{"a"}), importer.NodeProto("Relu", []string{"a"}, []string{"b"}),
+			importer.NodeProto("Identity", []string{"b"}, []string{"y"})), "import"},
+		{"self loop", hostileGraph(x, nil, importer.NodeProto("Relu", []string{"y"}, []string{"y"})), "import"},
+		{"opset 1<<40", &pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 1 << 40}}, Graph: &pb.GraphProto{}}, "import"},
+		{"opset -5", &pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: -5}}, Graph: &pb.GraphProto{}}, "import"},
+		{"no graph", &pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 13}}}, "import"},
+		{"duplicate output name", hostileGraph(x, nil, importer.NodeProto("Relu", []string{"x"}, []string{"y"}), importer.NodeProto("Neg", []string{"x"}, []string{"y"})), ""},
+		{"nested If 200 deep", hostileNested(200), ""},
+		{"endless Loop", hostileGraph(x, []*pb.TensorProto{{Name: "t", DataType: int32(pb.TensorProto_BOOL), Int32Data: []int32{1}}}, loop), "run"},
+		{"Transpose perm out of range", hostileGraph(x, nil, importer.NodeProto("Transpose", []string{"x"}, []string{"y"}, importer.IntsAttr("perm", 5, 0))), "any"},
+		{"Transpose perm repeated", hostileGraph(x, nil, importer.NodeProto("Transpose", []string{"x"}, []string{"y"}, importer.IntsAttr("perm", 0, 0))), "any"},
+		{"Gather axis huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("i", 0)}, importer.NodeProto("Gather", []string{"x", "i"}, []string{"y"}, importer.IntAttr("axis", 1<<40))), "any"},
+		{"Gather index huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("i", 1<<40)}, importer.NodeProto("Gather", []string{"x", "i"}, []string{"y"})), "any"},
+		{"Split huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("s", 1<<40, -(1<<40)+3)}, importer.NodeProto("Split", []string{"x", "s"}, []string{"y", "z"}, importer.IntAttr("axis", 1))), "any"},
+		{"Slice huge step", hostileGraph(x, []*pb.TensorProto{hostileInt64s("s", 0), hostileInt64s("e", 1<<40), hostileInt64s("a", 1), hostileInt64s("st", -(1 << 62))},
+			importer.NodeProto("Slice", []string{"x", "s", "e", "a", "st"}, []string{"y"})), ""},
+		{"Squeeze axis huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 1<<40)}, importer.NodeProto("Squeeze", []string{"x", "a"}, []string{"y"})), "any"},
+		{"Unsqueeze axes repeated", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 0, 0)}, importer.NodeProto("Unsqueeze", []string{"x", "a"}, []string{"y"})), "any"},
+		{"TopK huge k", hostileGraph(x, []*pb.TensorProto{hostileInt64s("k", 1<<40)}, importer.NodeProto("TopK", []string{"x", "k"}, []string{"y", "z"})), "any"},
+		{"Flatten axis huge", hostileGraph(x, nil, importer.NodeProto("Flatten", []string{"x"}, []string{"y"}, importer.IntAttr("axis", 1<<40))), "any"},
+		{"Concat axis huge", hostileGraph(x, nil, importer.NodeProto("Concat", []string{"x", "x"}, []string{"y"}, importer.IntAttr("axis", -(1 << 40)))), "any"},
+		{"Softmax axis huge", hostileGraph(x, nil, importer.NodeProto("Softmax", []string{"x"}, []string{"y"}, importer.IntAttr("axis", 1<<40))), "any"},
+		{"ReduceSum axes huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 1<<40)}, importer.NodeProto("ReduceSum", []string{"x", "a"}, []string{"y"})), "any"},
+		{"CumSum axis huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 1<<40)}, importer.NodeProto("CumSum", []string{"x", "a"}, []string{"y"})), "any"},
+		{"Einsum garbage", hostileGraph(x, nil, importer.NodeProto("Einsum", []string{"x"}, []string{"y"}, importer.StringAttr("equation", "...,,->->..."))), "any"},
+		{"Constant without value", hostileGraph(nil, nil, importer.NodeProto("Constant", nil, []string{"y"})), "any"},
+		{"Constant value of wrong kind", hostileGraph(nil, nil, importer.NodeProto("Constant", nil, []string{"y"}, importer.IntsAttr("value"))), "any"},
+		{"Cast to unknown type", hostileGraph(x, nil, importer.NodeProto("Cast", []string{"x"}, []string{"y"}, importer.IntAttr("to", 999))), "any"},
+		{"initializer dims huge", hostileGraph(x, []*pb.TensorProto{{Name: "w", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{1 << 40, 1 << 40}}},
+			importer.NodeProto("Add", []string{"x", "w"}, []string{"y"})), "import"},
+		{"initializer dims negative", hostileGraph(x, []*pb.TensorProto{{Name: "w", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{-1}, FloatData: []float32{1}}},
+			importer.NodeProto("Add", []string{"x", "w"}, []string{"y"})), "import"},
+		{"initializer raw data short", hostileGraph(x, []*pb.TensorProto{{Name: "w", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{3}, RawData: []byte{1, 2, 3}}},
+			importer.NodeProto("Add", []string{"x", "w"}, []string{"y"})), "import"},
+		{"initializer external data escapes", hostileGraph(x, []*pb.TensorProto{{Name: "w", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{3}, DataLocation: pb.TensorProto_EXTERNAL,
+			ExternalData: []*pb.StringStringEntryProto{{Key: "location", Value: "../../../../etc/passwd"}}}},
+			importer.NodeProto("Add", []string{"x", "w"}, []string{"y"})), "import"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if os.Getenv("INFERD_HOSTILE_TRACE") != "" {
+				fmt.Fprintf(os.Stderr, "hostile: %s\n", c.name)
+			}
+			res := tryHostile(c.mp, t.TempDir(), 300*time.Millisecond)
+			if res.panic != "" {
+				t.Fatalf("panic in %s", res.panic)
+			}
+			switch c.stage {
+			case "":
+			case "any":
+				if res.err == nil {
+					t.Errorf("ran; want an error")
+				}
+			default:
+				if res.err == nil || res.stage != c.stage {
+					t.Errorf("stage %q, error %v; want an error at stage %q", res.stage, res.err, c.stage)
+				}
 			}
 			if res.err != nil && res.stage != "run" && !hostileLoadErr(res.err) {
 				t.Errorf("%s error wraps no engine sentinel: %v", res.stage, res.err)

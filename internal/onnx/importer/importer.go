@@ -107,6 +107,9 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 	opset := int64(-1)
 	domains := map[string]int64{}
 	for _, o := range mp.GetOpsetImport() {
+		if o.GetVersion() < 0 {
+			return spec, fmt.Errorf("%w: opset %d of domain %q is negative", engine.ErrInvalidModel, o.GetVersion(), o.GetDomain())
+		}
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
 			opset = o.GetVersion()
 		} else {
