@@ -36,22 +36,26 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(data)
+		f.Add(data, uint8(0), uint8(0), uint8(0), int64(0))
 	}
 	if root := hostileData(); root != "" {
 		for _, name := range hostileSeeds {
 			if mp := readSeed(root, name); mp != nil {
 				if data, err := proto.Marshal(mp); err == nil {
-					f.Add(data)
+					f.Add(data, uint8(0), uint8(0), uint8(0), int64(0))
+					f.Add(data, uint8(1), uint8(0), uint8(0), int64(-1))
+					f.Add(data, uint8(2), uint8(0), uint8(1), int64(1<<40))
+					f.Add(data, uint8(3), uint8(0), uint8(0), int64(3))
 				}
 			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Fuzz(func(t *testing.T, data []byte, op, node, item uint8, v int64) {
 		var mp pb.ModelProto
 		if proto.Unmarshal(data, &mp) != nil {
 			return
 		}
+		fuzzEdit(&mp, op, int(node), int(item), v)
 		res := tryHostile(&mp, t.TempDir(), 2*time.Second)
 		if res.panic != "" {
 			t.Fatalf("panic in %s", res.panic)
@@ -60,4 +64,51 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("%s error wraps no engine sentinel: %v", res.stage, res.err)
 		}
 	})
+}
+
+// fuzzEdit applies one structured edit to mp, so that the fuzzer explores
+// attribute values and initializer contents as well as bytes: op 1 sets an
+// int attribute, 2 an element of an ints attribute, 3 an int64
+// initializer element, 4 drops an input, 5 drops an attribute; 0 and the
+// rest leave mp alone.
+func fuzzEdit(mp *pb.ModelProto, op uint8, node, item int, v int64) {
+	g := mp.GetGraph()
+	if g == nil {
+		return
+	}
+	if op == 3 {
+		if len(g.Initializer) == 0 {
+			return
+		}
+		init := g.Initializer[node%len(g.Initializer)]
+		if len(init.Int64Data) > 0 {
+			init.Int64Data[item%len(init.Int64Data)] = v
+		}
+		return
+	}
+	if len(g.Node) == 0 {
+		return
+	}
+	n := g.Node[node%len(g.Node)]
+	switch op {
+	case 1, 2, 5:
+		if len(n.Attribute) == 0 {
+			return
+		}
+		j := item % len(n.Attribute)
+		a := n.Attribute[j]
+		switch {
+		case op == 5:
+			n.Attribute = append(n.Attribute[:j:j], n.Attribute[j+1:]...)
+		case op == 1:
+			a.I = v
+		case len(a.Ints) > 0:
+			a.Ints[(item/len(n.Attribute))%len(a.Ints)] = v
+		}
+	case 4:
+		if len(n.Input) > 0 {
+			j := item % len(n.Input)
+			n.Input = append(n.Input[:j:j], n.Input[j+1:]...)
+		}
+	}
 }
