@@ -177,10 +177,8 @@ func Import(mp *pb.ModelProto, dir string) (engine.GraphSpec, error) {
 	for _, vi := range gp.GetOutput() {
 		b.fetched[vi.GetName()] = true
 	}
-	for _, pass := range passes {
-		if err := pass(b); err != nil {
-			return spec, err
-		}
+	if err := runPasses(b); err != nil {
+		return spec, err
 	}
 	for _, vi := range gp.GetOutput() {
 		p, ok := b.values[vi.GetName()]
@@ -265,6 +263,22 @@ type builder struct {
 // the graph outputs are bound; a layout pass cancelling transposes is one.
 // They are registered from init functions.
 var passes []func(b *builder) error
+
+// runPasses runs the passes over b's graph. A pass that panics on a graph
+// it did not expect fails the import, not the process.
+func runPasses(b *builder) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: rewriting the imported graph failed: %v", engine.ErrInvalidModel, r)
+		}
+	}()
+	for _, pass := range passes {
+		if err := pass(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // node is the ONNX node being converted.
 type node struct {
