@@ -460,7 +460,7 @@ func TestHostileGraphs(t *testing.T) {
 		{"Unsqueeze axes repeated", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 0, 0)}, importer.NodeProto("Unsqueeze", []string{"x", "a"}, []string{"y"})), "any"},
 		{"TopK huge k", hostileGraph(x, []*pb.TensorProto{hostileInt64s("k", 1<<40)}, importer.NodeProto("TopK", []string{"x", "k"}, []string{"y", "z"})), "any"},
 		{"Flatten axis huge", hostileGraph(x, nil, importer.NodeProto("Flatten", []string{"x"}, []string{"y"}, importer.IntAttr("axis", 1<<40))), "any"},
-		{"Concat axis huge", hostileGraph(x, nil, importer.NodeProto("Concat", []string{"x", "x"}, []string{"y"}, importer.IntAttr("axis", -(1 << 40)))), "any"},
+		{"Concat axis huge", hostileGraph(x, nil, importer.NodeProto("Concat", []string{"x", "x"}, []string{"y"}, importer.IntAttr("axis", -(1<<40)))), "any"},
 		{"Softmax axis huge", hostileGraph(x, nil, importer.NodeProto("Softmax", []string{"x"}, []string{"y"}, importer.IntAttr("axis", 1<<40))), "any"},
 		{"ReduceSum axes huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 1<<40)}, importer.NodeProto("ReduceSum", []string{"x", "a"}, []string{"y"})), "any"},
 		{"CumSum axis huge", hostileGraph(x, []*pb.TensorProto{hostileInt64s("a", 1<<40)}, importer.NodeProto("CumSum", []string{"x", "a"}, []string{"y"})), "any"},
