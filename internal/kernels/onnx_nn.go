@@ -72,12 +72,19 @@ func nnGeometry(n Node, in, k []int, ceil bool) (nnGeom, error) {
 		return g, n.Errorf(ErrInvalidArgument, "pads %v must have %d entries", pads, 2*r)
 	}
 	autoPad := attrString(n, "auto_pad", "NOTSET")
+	window := 1
 	for i := 0; i < r; i++ {
 		s, d := g.s[i], g.d[i]
 		if s < 1 || d < 1 || k[i] < 1 {
 			return g, n.Errorf(ErrInvalidArgument, "kernel %v, strides %v and dilations %v must be positive", k, g.s, g.d)
 		}
 		ek := (k[i]-1)*d + 1
+		// A window is visited whole for each output, so a huge one would
+		// hang the request: bound the product of the window's extents.
+		if k[i] > nnMaxWindow || d > nnMaxWindow || ek > nnMaxWindow/window {
+			return g, n.Errorf(ErrInvalidArgument, "kernel %v with dilations %v spans more than %d elements", k, g.d, nnMaxWindow)
+		}
+		window *= ek
 		switch autoPad {
 		case "NOTSET", "":
 			if pads != nil {
@@ -117,6 +124,9 @@ func nnGeometry(n Node, in, k []int, ceil bool) (nnGeom, error) {
 	}
 	return g, onnxCheckShape(n, g.out)
 }
+
+// nnMaxWindow bounds the elements of one convolution or pooling window.
+const nnMaxWindow = 1 << 24
 
 // nnSize is the product of dims.
 func nnSize(dims []int) int {
