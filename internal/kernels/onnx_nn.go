@@ -542,6 +542,9 @@ func nnBuildConvTranspose(n Node) (Kernel, error) {
 		if bias != nil && bias.Len() != m {
 			return nil, n.Errorf(ErrInvalidArgument, "bias %v must hold %d values", bias.Shape(), m)
 		}
+		if err := onnxCheckShape(n, append([]int{xs[0], m}, g.out...)); err != nil {
+			return nil, err
+		}
 		out := Alloc(ctx, x.DType(), append(tensor.Shape{xs[0], m}, g.out...))
 		if x.DType() == tensor.Float32 {
 			err = nnConvTranspose(ctx, x.Float32s(), xs[0], xs[1], w.Float32s(), m, group, g, nnBiasOf[float32](bias), out.Float32s(), nnColBudget)

@@ -331,6 +331,10 @@ func TestHostileModels(t *testing.T) {
 			importer.NodeProto("Conv", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("pads", -1, 0, 0, 0))), "run"},
 		{"AveragePool SAME_UPPER with a huge kernel", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
 			importer.NodeProto("AveragePool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 3, 1<<40), importer.StringAttr("auto_pad", "SAME_UPPER"))), "run"},
+		{"ConvTranspose with huge strides", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 3, 3)}, []*pb.TensorProto{convW},
+			importer.NodeProto("ConvTranspose", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("strides", 1<<40, 1<<40))), "run"},
+		{"ConvTranspose with huge output_padding", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 3, 3)}, []*pb.TensorProto{convW},
+			importer.NodeProto("ConvTranspose", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("strides", 2, 2), importer.IntsAttr("output_padding", 1<<40, 1))), "run"},
 		{"MaxPool with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
 			importer.NodeProto("MaxPool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 2, 2), importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
 	} {
