@@ -925,6 +925,12 @@ func nnBuildMaxUnpool(n Node) (Kernel, error) {
 				shape = append(shape, int(d))
 			}
 		}
+		if err := onnxCheckShape(n, shape); err != nil {
+			return nil, err
+		}
+		if err := onnxCheckShape(n, def); err != nil {
+			return nil, err
+		}
 		out := AllocZeroed(ctx, x.DType(), shape)
 		total := int64(nnSize([]int(def)))
 		pos := make([]int64, len(iv))

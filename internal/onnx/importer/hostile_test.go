@@ -335,6 +335,9 @@ func TestHostileModels(t *testing.T) {
 			importer.NodeProto("ConvTranspose", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("strides", 1<<40, 1<<40))), "run"},
 		{"ConvTranspose with huge output_padding", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 3, 3)}, []*pb.TensorProto{convW},
 			importer.NodeProto("ConvTranspose", []string{"x", "w"}, []string{"y"}, importer.IntsAttr("strides", 2, 2), importer.IntsAttr("output_padding", 1<<40, 1))), "run"},
+		{"MaxUnpool with a huge kernel", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 2, 2)}, []*pb.TensorProto{
+			{Name: "i", DataType: int32(pb.TensorProto_INT64), Dims: []int64{1, 1, 2, 2}, Int64Data: []int64{0, 1, 2, 3}}},
+			importer.NodeProto("MaxUnpool", []string{"x", "i"}, []string{"y"}, importer.IntsAttr("kernel_shape", 1<<40, 2))), "run"},
 		{"MaxPool with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
 			importer.NodeProto("MaxPool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 2, 2), importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
 	} {
