@@ -140,6 +140,14 @@ func xtBuildRoiAlign(n Node) (Kernel, error) {
 	}
 	ph, pw := int(attrInt(n, "output_height", 1)), int(attrInt(n, "output_width", 1))
 	ratio := int(attrInt(n, "sampling_ratio", 0))
+	// Bins and samples a hostile model sets huge would exhaust memory or
+	// hang the request.
+	if ph < 1 || pw < 1 || ph > nnMaxWindow/pw {
+		return nil, n.Errorf(ErrInvalidArgument, "output_height %d and output_width %d must be positive and their product at most %d", ph, pw, nnMaxWindow)
+	}
+	if ratio < 0 || ratio > 1<<10 {
+		return nil, n.Errorf(ErrInvalidArgument, "sampling_ratio %d must be in [0, 1024]", ratio)
+	}
 	scale := float64(attrFloat(n, "spatial_scale", 1))
 	return KernelFunc(func(ctx context.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 3); err != nil {

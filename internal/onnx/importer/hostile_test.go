@@ -338,6 +338,12 @@ func TestHostileModels(t *testing.T) {
 		{"MaxUnpool with a huge kernel", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 2, 2)}, []*pb.TensorProto{
 			{Name: "i", DataType: int32(pb.TensorProto_INT64), Dims: []int64{1, 1, 2, 2}, Int64Data: []int64{0, 1, 2, 3}}},
 			importer.NodeProto("MaxUnpool", []string{"x", "i"}, []string{"y"}, importer.IntsAttr("kernel_shape", 1<<40, 2))), "run"},
+		{"RoiAlign with a huge output_height", &pb.ModelProto{IrVersion: 8, OpsetImport: []*pb.OperatorSetIdProto{{Version: 16}}, Graph: &pb.GraphProto{
+			Input: []*pb.ValueInfoProto{hostileVI("x", 1, 1, 4, 4)},
+			Initializer: []*pb.TensorProto{{Name: "r", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{1, 4}, FloatData: []float32{0, 0, 2, 2}},
+				{Name: "b", DataType: int32(pb.TensorProto_INT64), Dims: []int64{1}, Int64Data: []int64{0}}},
+			Node:   []*pb.NodeProto{importer.NodeProto("RoiAlign", []string{"x", "r", "b"}, []string{"y"}, importer.IntAttr("output_height", 1<<40))},
+			Output: []*pb.ValueInfoProto{{Name: "y"}}}}, "load"},
 		{"MaxPool with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
 			importer.NodeProto("MaxPool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 2, 2), importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
 	} {
