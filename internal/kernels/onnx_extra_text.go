@@ -140,8 +140,10 @@ func xtBuildTfIdf(n Node) (Kernel, error) {
 	}
 	width := 0
 	for _, ix := range indexes {
-		if ix < 0 {
-			return nil, n.Errorf(ErrInvalidArgument, "negative ngram index %d", ix)
+		// The output is as wide as the largest index: bound it so that a
+		// hostile model cannot exhaust memory.
+		if ix < 0 || ix >= nnMaxWindow {
+			return nil, n.Errorf(ErrInvalidArgument, "ngram index %d is outside [0, %d)", ix, nnMaxWindow)
 		}
 		width = max(width, int(ix)+1)
 	}

@@ -344,6 +344,11 @@ func TestHostileModels(t *testing.T) {
 				{Name: "b", DataType: int32(pb.TensorProto_INT64), Dims: []int64{1}, Int64Data: []int64{0}}},
 			Node:   []*pb.NodeProto{importer.NodeProto("RoiAlign", []string{"x", "r", "b"}, []string{"y"}, importer.IntAttr("output_height", 1<<40))},
 			Output: []*pb.ValueInfoProto{{Name: "y"}}}}, "load"},
+		{"TfIdfVectorizer with a huge ngram index", hostileGraph([]*pb.ValueInfoProto{{Name: "x", Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
+			ElemType: int32(pb.TensorProto_INT32), Shape: &pb.TensorShapeProto{Dim: []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 3}}}}}}}}}, nil,
+			importer.NodeProto("TfIdfVectorizer", []string{"x"}, []string{"y"}, importer.StringAttr("mode", "TF"), importer.IntAttr("min_gram_length", 1),
+				importer.IntAttr("max_gram_length", 1), importer.IntAttr("max_skip_count", 0), importer.IntsAttr("ngram_counts", 0),
+				importer.IntsAttr("ngram_indexes", 1<<40), importer.IntsAttr("pool_int64s", 2))), "load"},
 		{"MaxPool with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
 			importer.NodeProto("MaxPool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 2, 2), importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
 	} {
