@@ -94,7 +94,9 @@ func xtBuildTfIdf(n Node) (Kernel, error) {
 	maxSkip := int(attrInt(n, "max_skip_count", 0))
 	counts := attrInts(n, "ngram_counts", nil)
 	indexes := attrInts(n, "ngram_indexes", nil)
-	if minN < 1 || maxN < minN || maxSkip < 0 {
+	// Skips and gram lengths past 2^16 would only make a hostile model's
+	// request loop for ages.
+	if minN < 1 || maxN < minN || maxSkip < 0 || maxN > 1<<16 || maxSkip > 1<<16 {
 		return nil, n.Errorf(ErrInvalidArgument, "gram lengths [%d, %d] and max_skip_count %d", minN, maxN, maxSkip)
 	}
 	var weights []float32

@@ -349,6 +349,11 @@ func TestHostileModels(t *testing.T) {
 			importer.NodeProto("TfIdfVectorizer", []string{"x"}, []string{"y"}, importer.StringAttr("mode", "TF"), importer.IntAttr("min_gram_length", 1),
 				importer.IntAttr("max_gram_length", 1), importer.IntAttr("max_skip_count", 0), importer.IntsAttr("ngram_counts", 0),
 				importer.IntsAttr("ngram_indexes", 1<<40), importer.IntsAttr("pool_int64s", 2))), "load"},
+		{"TfIdfVectorizer with a huge max_skip_count", hostileGraph([]*pb.ValueInfoProto{{Name: "x", Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
+			ElemType: int32(pb.TensorProto_INT32), Shape: &pb.TensorShapeProto{Dim: []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 3}}}}}}}}}, nil,
+			importer.NodeProto("TfIdfVectorizer", []string{"x"}, []string{"y"}, importer.StringAttr("mode", "TF"), importer.IntAttr("min_gram_length", 2),
+				importer.IntAttr("max_gram_length", 2), importer.IntAttr("max_skip_count", 1<<40), importer.IntsAttr("ngram_counts", 0),
+				importer.IntsAttr("ngram_indexes", 0), importer.IntsAttr("pool_int64s", 2, 3))), "load"},
 		{"MaxPool with huge pads", hostileGraph([]*pb.ValueInfoProto{hostileVI("x", 1, 1, 5, 5)}, nil,
 			importer.NodeProto("MaxPool", []string{"x"}, []string{"y"}, importer.IntsAttr("kernel_shape", 2, 2), importer.IntsAttr("pads", 0, 0, 1<<40, 1<<40))), "run"},
 	} {
