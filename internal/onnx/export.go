@@ -225,37 +225,10 @@ func attrString(name, v string) *pb.AttributeProto {
 	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_STRING, S: []byte(v)}
 }
 
-// elemType maps an engine dtype to ONNX's TensorProto.DataType.
-func elemType(dt tensor.DType) (pb.TensorProto_DataType, error) {
-	switch dt {
-	case tensor.Float32:
-		return pb.TensorProto_FLOAT, nil
-	case tensor.Float64:
-		return pb.TensorProto_DOUBLE, nil
-	case tensor.Int8:
-		return pb.TensorProto_INT8, nil
-	case tensor.Uint8:
-		return pb.TensorProto_UINT8, nil
-	case tensor.Int32:
-		return pb.TensorProto_INT32, nil
-	case tensor.Int64:
-		return pb.TensorProto_INT64, nil
-	case tensor.Bool:
-		return pb.TensorProto_BOOL, nil
-	case tensor.String:
-		return pb.TensorProto_STRING, nil
-	case tensor.Int16:
-		return pb.TensorProto_INT16, nil
-	case tensor.Uint16:
-		return pb.TensorProto_UINT16, nil
-	case tensor.Uint32:
-		return pb.TensorProto_UINT32, nil
-	case tensor.Uint64:
-		return pb.TensorProto_UINT64, nil
-	case tensor.Float16:
-		return pb.TensorProto_FLOAT16, nil
-	case tensor.BFloat16:
-		return pb.TensorProto_BFLOAT16, nil
+// ElemType maps an engine dtype to ONNX's TensorProto.DataType.
+func ElemType(dt tensor.DType) (pb.TensorProto_DataType, error) {
+	if et, ok := pb.ElemType(dt); ok {
+		return et, nil
 	}
 	return 0, fmt.Errorf("%w: dtype %v", ErrUnsupported, dt)
 }
@@ -263,7 +236,7 @@ func elemType(dt tensor.DType) (pb.TensorProto_DataType, error) {
 // valueInfo describes a signature tensor: its leading unknown dimension is
 // the symbolic "batch", any other unknown one gets a name of its own.
 func valueInfo(spec engine.TensorSpec) (*pb.ValueInfoProto, error) {
-	et, err := elemType(spec.DType)
+	et, err := ElemType(spec.DType)
 	if err != nil {
 		return nil, fmt.Errorf("%w (tensor %q)", err, spec.Name)
 	}
@@ -288,7 +261,7 @@ func valueInfo(spec engine.TensorSpec) (*pb.ValueInfoProto, error) {
 
 // tensorProto encodes t with raw_data (little-endian), or string_data.
 func tensorProto(t *tensor.Tensor) (*pb.TensorProto, error) {
-	et, err := elemType(t.DType())
+	et, err := ElemType(t.DType())
 	if err != nil {
 		return nil, err
 	}
@@ -849,7 +822,7 @@ func (b *builder) node(n engine.ExportNode) error {
 		if !ok {
 			return unsupported(n, "no DstT")
 		}
-		et, err := elemType(dt)
+		et, err := ElemType(dt)
 		if err != nil {
 			return unsupported(n, err.Error())
 		}

@@ -1,9 +1,16 @@
 package importer
 
-import "inferd/internal/onnx/pb"
+import (
+	"inferd/internal/onnx/pb"
+	"inferd/internal/tensor"
+)
 
-// ElemTypeOf lets the external tests name a dtype's ONNX element type.
-var ElemTypeOf = elemTypeOf
+// ElemTypeOf lets the external tests name a dtype's ONNX element type
+// (UNDEFINED for one ONNX has none of).
+func ElemTypeOf(dt tensor.DType) pb.TensorProto_DataType {
+	et, _ := pb.ElemType(dt)
+	return et
+}
 
 // The builders below, of the ONNX attributes and nodes test models are
 // made of, serve the tests of this package and of importer_test alike.

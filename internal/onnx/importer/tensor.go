@@ -15,27 +15,9 @@ import (
 	"inferd/internal/tensor"
 )
 
-// dtypes are the engine's dtypes of the ONNX element types it holds.
-var dtypes = map[pb.TensorProto_DataType]tensor.DType{
-	pb.TensorProto_FLOAT:    tensor.Float32,
-	pb.TensorProto_DOUBLE:   tensor.Float64,
-	pb.TensorProto_INT8:     tensor.Int8,
-	pb.TensorProto_UINT8:    tensor.Uint8,
-	pb.TensorProto_INT32:    tensor.Int32,
-	pb.TensorProto_INT64:    tensor.Int64,
-	pb.TensorProto_BOOL:     tensor.Bool,
-	pb.TensorProto_STRING:   tensor.String,
-	pb.TensorProto_INT16:    tensor.Int16,
-	pb.TensorProto_UINT16:   tensor.Uint16,
-	pb.TensorProto_UINT32:   tensor.Uint32,
-	pb.TensorProto_UINT64:   tensor.Uint64,
-	pb.TensorProto_FLOAT16:  tensor.Float16,
-	pb.TensorProto_BFLOAT16: tensor.BFloat16,
-}
-
 // dtypeOf maps an ONNX element type to the engine's dtype.
 func dtypeOf(et int32) (tensor.DType, error) {
-	if dt, ok := dtypes[pb.TensorProto_DataType(et)]; ok {
+	if dt, ok := pb.DType(pb.TensorProto_DataType(et)); ok {
 		return dt, nil
 	}
 	name := pb.TensorProto_DataType_name[et]
@@ -43,17 +25,6 @@ func dtypeOf(et int32) (tensor.DType, error) {
 		name = strconv.Itoa(int(et))
 	}
 	return tensor.Invalid, fmt.Errorf("%w: tensor element type %s is not supported", engine.ErrUnsupported, name)
-}
-
-// elemTypeOf maps an engine dtype to the ONNX element type (UNDEFINED for
-// one ONNX has none of).
-func elemTypeOf(dt tensor.DType) pb.TensorProto_DataType {
-	for et, d := range dtypes {
-		if d == dt {
-			return et
-		}
-	}
-	return pb.TensorProto_UNDEFINED
 }
 
 // TensorFromProto reads an ONNX TensorProto. dir is the model's directory,
